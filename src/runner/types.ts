@@ -32,6 +32,11 @@ export interface PortSpec {
   kind: ArtifactKind;
   /** An optional input may be left unconnected. */
   optional?: boolean;
+  /**
+   * An input that takes a list of artifacts (YAML: `port: [a.out, b.out]`).
+   * They arrive in `ctx.inputLists[port]`, in the order written.
+   */
+  multiple?: boolean;
   description?: string;
 }
 
@@ -78,6 +83,8 @@ export interface NodeContext<P = Record<string, unknown>> {
   params: P;
   /** Connected inputs by port name (optional ports may be absent). */
   inputs: Record<string, Artifact>;
+  /** Inputs of ports declared `multiple`, in the order written. */
+  inputLists: Record<string, Artifact[]>;
   /**
    * Output directories by port name. They live in a private staging area;
    * the runner commits them atomically to the cache only after `run`
@@ -126,6 +133,12 @@ export interface NodeType<P = any> {
    * the params hold a path that must not enter the key.
    */
   volatile?: boolean;
+  /**
+   * What of the params enters the key (default: all resolved params). A
+   * node whose params name a file (model weights) returns the file's content
+   * digest in its place, so moving the file re-runs nothing.
+   */
+  keyParams?: (params: P) => unknown | Promise<unknown>;
   /**
    * Runtime fields that change this node's numbers and so must be part of
    * its key (e.g. the tfjs backend for feature extraction).
