@@ -32,4 +32,15 @@ export interface DatasetManifest {
   hasMasks: boolean;
   samples: Sample[];
   notes: string[];
+  /**
+   * Masks are binarised with `gray > maskThreshold` when read (default 0,
+   * as the published zero-shot code does). Absent means 0.
+   */
+  maskThreshold?: number;
+  /**
+   * Categories whose anomalous images have no masks (a download without
+   * ground truth, accepted with `allow_missing_masks`, or a meta.json class
+   * without mask paths): image-level metrics only for them. Absent means [].
+   */
+  categoriesWithoutMasks?: string[];
 }

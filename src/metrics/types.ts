@@ -35,4 +35,10 @@ export interface MetricsFile {
   datasets: Record<string, DatasetMetrics>;
   /** Mean over datasets of the dataset means. */
   mean: MetricValues;
+  /**
+   * How the pixel metrics were computed (written by the metrics node;
+   * optional so older files still read): AUPRO's FPR limit and region
+   * connectivity, and the number of AUPRO-zsad thresholds.
+   */
+  settings?: { fprLimit: number; connectivity: 4 | 8; zsadSteps: number };
 }

@@ -144,6 +144,12 @@ export interface NodeType<P = any> {
    * its key (e.g. the tfjs backend for feature extraction).
    */
   keyRuntime?: (runtime: RuntimeOptions, params: P) => Record<string, unknown>;
+  /**
+   * The node uses TensorFlow.js: the runner initialises the backend
+   * (`--backend`) once, before the first key is computed, only when some
+   * node of the plan sets this; otherwise run.json records backend "none".
+   */
+  needsTf?: boolean;
   /** Rough weight for scheduling/progress: 'light' nodes may share a slot. */
   heavy?: boolean;
   run(ctx: NodeContext<P>): Promise<NodeResult | void>;

@@ -1,0 +1,15 @@
+import ort from 'onnxruntime-node';
+import { buildVisionGraph } from '../src/clip/onnx/vit.ts';
+import { normaliseRequest } from '../src/clip/onnx/spec.ts';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { SHAPES, randomWeights } from './engines.ts';
+const s = SHAPES[0];
+const w = randomWeights(s);
+const spec = normaliseRequest({ size: 224, tokenLayers: [3,6,9,12], attnLayers: [3,6,9,12], vvFrom: 2, vvLayers: [3,6,9,12] }, w.config.vision);
+writeFileSync('/tmp/b.onnx', buildVisionGraph(w, spec));
+const sess = await ort.InferenceSession.create('/tmp/b.onnx', { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: 2, interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: '/tmp/ortprof', optimizedModelFilePath: '/tmp/b.opt.onnx' });
+const px = new ort.Tensor('float32', new Float32Array(3*224*224).fill(0.1), [1,3,224,224]);
+await sess.run({ pixels: px });
+const t0 = performance.now(); await sess.run({ pixels: px }); await sess.run({ pixels: px }); console.log('per image', (performance.now()-t0)/2000);
+const f = (sess as any).endProfiling ? (sess as any).endProfiling() : null; console.log(f);
+await sess.release();

@@ -1,0 +1,162 @@
+/**
+ * The generated benchmark: a small, deterministic stand-in for the real
+ * benchmarks, so the default pipeline runs with no download.
+ *
+ *   <out>/benchmark.json                      what was generated (seed, size, domains)
+ *   <out>/<domain>/readme.txt                 a root text file, as MVTec AD has
+ *   <out>/<domain>/<category>/train/good/NNN.png
+ *   <out>/<domain>/<category>/test/good/NNN.png
+ *   <out>/<domain>/<category>/test/<defect>/NNN.png
+ *   <out>/<domain>/<category>/ground_truth/<defect>/NNN_mask.png   (0/255)
+ *
+ * Each domain folder is in the MVTec AD layout, read with format `mvtec`.
+ * Domains: `textures`, `objects` (industrial, RGB) and `medical` (grayscale
+ * PNGs, mode L). Every image is drawn from its own Rng, seeded by the
+ * benchmark seed and the image's path, so equal seeds give equal bytes and
+ * one image does not depend on how many others were drawn. PNGs are written
+ * by sharp with fixed options and no metadata.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { Rng } from '../../util/rng.ts';
+import { type Raster, cloneRaster } from './raster.ts';
+import { DOMAINS } from './scenes.ts';
+import { applyDefect } from './defects.ts';
+
+export const BENCHMARK_FILE = 'benchmark.json';
+export const GENERATOR_VERSION = '1';
+
+export interface PerCategory {
+  train_good: number;
+  test_good: number;
+  test_anomalous: number;
+}
+
+export interface GenerateOptions {
+  seed?: number;
+  /** Image side in pixels. */
+  size?: number;
+  perCategory?: Partial<PerCategory>;
+  /** Only these domains (default: all). */
+  domains?: string[];
+}
+
+export interface BenchmarkInfo {
+  generator: 'entroad-synthetic';
+  version: string;
+  seed: number;
+  size: number;
+  perCategory: PerCategory;
+  domains: Record<string, { domain: 'industrial' | 'medical'; categories: Record<string, { defects: string[] }> }>;
+}
+
+export const DEFAULT_PER_CATEGORY: PerCategory = { train_good: 4, test_good: 4, test_anomalous: 4 };
+
+/** FNV-1a of a string, mixed with the seed: one independent stream per image. */
+function imageRng(seed: number, key: string): Rng {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return new Rng((h ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0);
+}
+
+export interface RenderedSample {
+  /** The defect-free image. */
+  clean: Raster;
+  /** What is written: `clean` plus the defect, if any. */
+  image: Raster;
+  /** Exact defect mask (0|1), or null for a normal image. */
+  mask: Uint8Array | null;
+}
+
+/**
+ * One image of the benchmark. `defect` null gives a normal image; `key` names
+ * the image (its relative path) and seeds its Rng.
+ */
+export function renderSample(
+  domain: string,
+  category: string,
+  defect: string | null,
+  key: string,
+  seed: number,
+  size: number,
+): RenderedSample {
+  const spec = DOMAINS[domain]?.categories[category];
+  if (!spec) throw new Error(`unknown generated category ${domain}/${category}`);
+  const rng = imageRng(seed, key);
+  const scene = spec.scene(rng, size);
+  const clean = cloneRaster(scene.image);
+  if (!defect) return { clean, image: scene.image, mask: null };
+  const mask = applyDefect(rng, defect, scene, scene.image);
+  return { clean, image: scene.image, mask };
+}
+
+export async function encodePng(r: Raster): Promise<Buffer> {
+  let s = sharp(Buffer.from(r.data), { raw: { width: r.width, height: r.height, channels: r.channels } });
+  if (r.channels === 1) s = s.toColourspace('b-w');
+  return s.png({ compressionLevel: 9, adaptiveFiltering: false, palette: false }).toBuffer();
+}
+
+function maskRaster(mask: Uint8Array, size: number): Raster {
+  const data = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) data[i] = mask[i] ? 255 : 0;
+  return { width: size, height: size, channels: 1, data };
+}
+
+async function writePng(file: string, r: Raster): Promise<void> {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, await encodePng(r));
+}
+
+const pad3 = (i: number) => String(i).padStart(3, '0');
+
+/** Write the whole benchmark under `out`; returns what `benchmark.json` holds. */
+export async function generateBenchmark(out: string, opts: GenerateOptions = {}): Promise<BenchmarkInfo> {
+  const seed = opts.seed ?? 0;
+  const size = opts.size ?? 128;
+  const per = { ...DEFAULT_PER_CATEGORY, ...opts.perCategory };
+  const domainNames = opts.domains ?? Object.keys(DOMAINS);
+  const info: BenchmarkInfo = {
+    generator: 'entroad-synthetic', version: GENERATOR_VERSION, seed, size, perCategory: per, domains: {},
+  };
+
+  for (const d of domainNames) {
+    const spec = DOMAINS[d];
+    if (!spec) throw new Error(`unknown generated domain "${d}"; expected one of ${Object.keys(DOMAINS).join(', ')}`);
+    const domainDir = join(out, d);
+    mkdirSync(domainDir, { recursive: true });
+    writeFileSync(
+      join(domainDir, 'readme.txt'),
+      `Generated by entroad (synthetic benchmark v${GENERATOR_VERSION}, seed ${seed}, ${size} px).\n` +
+        `MVTec AD layout: <category>/{train,test,ground_truth}. Domain: ${spec.domain}.\n`,
+    );
+    info.domains[d] = { domain: spec.domain, categories: {} };
+
+    for (const [category, cat] of Object.entries(spec.categories)) {
+      info.domains[d].categories[category] = { defects: cat.defects };
+      const catDir = join(domainDir, category);
+      for (let i = 0; i < per.train_good; i++) {
+        const rel = `${category}/train/good/${pad3(i)}.png`;
+        await writePng(join(domainDir, rel), renderSample(d, category, null, `${d}/${rel}`, seed, size).image);
+      }
+      for (let i = 0; i < per.test_good; i++) {
+        const rel = `${category}/test/good/${pad3(i)}.png`;
+        await writePng(join(domainDir, rel), renderSample(d, category, null, `${d}/${rel}`, seed, size).image);
+      }
+      for (let i = 0; i < per.test_anomalous; i++) {
+        // Defect kinds take turns; indices restart in each defect folder, as in MVTec AD.
+        const defect = cat.defects[i % cat.defects.length];
+        const n = pad3(Math.floor(i / cat.defects.length));
+        const rel = `${category}/test/${defect}/${n}.png`;
+        const s = renderSample(d, category, defect, `${d}/${rel}`, seed, size);
+        await writePng(join(domainDir, rel), s.image);
+        await writePng(join(catDir, 'ground_truth', defect, `${n}_mask.png`), maskRaster(s.mask!, size));
+      }
+    }
+  }
+  writeFileSync(join(out, BENCHMARK_FILE), JSON.stringify(info, null, 2) + '\n');
+  return info;
+}
