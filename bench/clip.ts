@@ -6,7 +6,7 @@
  * cpu backend is about 0.4 GFLOP/s and is skipped).
  *
  * ViT-L/14 at 518 is about 1 TFLOP per image, minutes on wasm: it is timed
- * with 2 of its 24 blocks and extrapolated linearly to 24 (the patch
+ * with 1 of its 24 blocks and extrapolated linearly to 24 (the patch
  * embedding and head are under 0.2 % of the work), and labelled so.
  */
 import os from 'node:os';
@@ -33,7 +33,7 @@ interface Shape {
 
 const SHAPES: Shape[] = [
   { label: 'ViT-B/16 @224', width: 768, layers: 12, timedLayers: 12, heads: 12, patch: 16, native: 224, size: 224, embed: 512 },
-  { label: 'ViT-L/14 @518', width: 1024, layers: 24, timedLayers: 2, heads: 16, patch: 14, native: 336, size: 518, embed: 768 },
+  { label: 'ViT-L/14 @518', width: 1024, layers: 24, timedLayers: 1, heads: 16, patch: 14, native: 336, size: 518, embed: 768 },
 ];
 
 function configOf(s: Shape, layers: number): ClipConfig {

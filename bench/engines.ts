@@ -159,10 +159,10 @@ function torchAvailable(): boolean {
   return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
-function timeTorch(s: Shape, req: VisionRequest, threads: number): Timing {
+function timeTorch(s: Shape, req: VisionRequest): Timing {
   const cfg = {
     width: s.width, layers: s.layers, heads: s.heads, patch: s.patch, size: s.size, mlp: s.mlp,
-    embed: s.embed, images: s.images, warmup: 1, out_layers: req.tokenLayers, vv_from: req.vvFrom ?? 0, threads,
+    embed: s.embed, images: s.images, warmup: 1, out_layers: req.tokenLayers, vv_from: req.vvFrom ?? 0, threads: null, // PyTorch's defaults
   };
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/python3', [path.join(here, 'torch_vit.py'), JSON.stringify(cfg)], { encoding: 'utf8' });
@@ -173,7 +173,7 @@ function timeTorch(s: Shape, req: VisionRequest, threads: number): Timing {
     setup: total - out.s_per_image * s.images,
     perImage: out.s_per_image,
     batch: 1,
-    detail: `PyTorch ${out.torch} CPU, ${out.threads} threads`,
+    detail: `PyTorch ${out.torch} CPU, ${out.threads} intra-op thread(s) + BLAS pool`,
   };
 }
 
@@ -194,7 +194,7 @@ export async function bench(): Promise<void> {
   process.env.ENTROAD_CACHE_DIR = cacheDir; // random models: do not fill the user's cache
   const hasTorch = wantEngines.includes('torch') && torchAvailable();
   const tfjs = wantEngines.includes('tfjs') ? await tfjsFactory() : null;
-  console.log(`${threads} cores; batch 1; request: tokens + attention at 4 blocks, V-V from block 2, global`);
+  console.log(`${threads} cores; onnx and torch batch 1, tfjs batch ${threads}; request: tokens + attention at 4 blocks, V-V from block 2, global`);
   if (!hasTorch) console.log('PyTorch column skipped: /usr/bin/python3 cannot import torch');
   if (wantEngines.includes('tfjs') && !tfjs) console.log('tfjs engine skipped: src/clip/engines.ts has no createVisionEngine yet');
 
@@ -226,7 +226,7 @@ export async function bench(): Promise<void> {
           console.log(`tfjs on ${s.name} failed: ${(e as Error).message}`);
         }
       }
-      if (hasTorch) results.push({ engine: 'torch', t: timeTorch(s, req, threads) });
+      if (hasTorch) results.push({ engine: 'torch', t: timeTorch(s, req) });
 
       const torch = results.find((r) => r.engine === 'torch');
       for (const r of results) {

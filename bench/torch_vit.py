@@ -7,7 +7,10 @@ block, the global feature) and prints one JSON line with seconds per image.
 
 Usage: python3 torch_vit.py '{"width":768,"layers":12,"heads":12,"patch":16,
   "size":224,"mlp":3072,"embed":512,"images":2,"warmup":1,"out_layers":[3,6],
-  "vv_from":2,"threads":2}'
+  "vv_from":2,"threads":null}'
+
+threads null keeps PyTorch's defaults (with Debian's build: one intra-op
+thread, while OpenBLAS runs its own pool over all cores).
 """
 import json
 import sys
@@ -84,7 +87,8 @@ class VisionTower(nn.Module):
 
 def main():
     c = json.loads(sys.argv[1])
-    torch.set_num_threads(c.get("threads") or torch.get_num_threads())
+    if c.get("threads"):  # default: PyTorch's own choice, as a user runs it
+        torch.set_num_threads(c["threads"])
     torch.manual_seed(0)
     model = VisionTower(c).eval()
     px = torch.randn(1, 3, c["size"], c["size"])

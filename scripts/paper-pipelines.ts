@@ -28,7 +28,7 @@ function pipeline(name: string, aux: Target, targets: Target[], comment: string)
   # ---- ${t.id} ----
   ${t.id}:
     type: dataset
-    params: { format: ${t.format}, root: \${${t.id}_root}, name: ${t.id}, split: test }
+    params: { format: ${t.format}, root: "\${${t.id}_root}", name: ${t.id}, split: test }
   ${t.id}_features:
     <<: *features
     inputs: { dataset: ${t.id}.dataset }
@@ -46,7 +46,7 @@ function pipeline(name: string, aux: Target, targets: Target[], comment: string)
     inputs: { routed: ${t.id}_routing.routed }
   ${t.id}_infer:
     type: infer
-    params: { backbone: \${backbone}, alpha: \${alpha}, beta: \${beta}, domain_prior: \${domain_prior}, map_layers: \${layers} }
+    params: { backbone: "\${backbone}", alpha: "\${alpha}", beta: "\${beta}", domain_prior: "\${domain_prior}", map_layers: "\${layers}" }
     inputs:
       features: ${t.id}_features.features
       retrieval: ${t.id}_retrieval.retrieval
@@ -90,23 +90,23 @@ nodes:
   # ---- auxiliary (training) set: ${aux.id}, its test split ----
   ${aux.id}:
     type: dataset
-    params: { format: ${aux.format}, root: \${${aux.id}_root}, name: ${aux.id}, split: test }
+    params: { format: ${aux.format}, root: "\${${aux.id}_root}", name: ${aux.id}, split: test }
   ${aux.id}_features: &features
     type: clip-features
     inputs: { dataset: ${aux.id}.dataset }
     params:
-      backbone: \${backbone}
-      size: \${size}
-      map_layers: \${layers}
-      entropy_layers: \${layers}
-      mem_layer: \${last_layer}
+      backbone: "\${backbone}"
+      size: "\${size}"
+      map_layers: "\${layers}"
+      entropy_layers: "\${layers}"
+      mem_layer: "\${last_layer}"
   memory:
     type: memory-bank
     inputs: { features: ${aux.id}_features.features, dataset: ${aux.id}.dataset }
   stage1:
     type: stage1-train
     inputs: { features: ${aux.id}_features.features, memory: memory.memory, dataset: ${aux.id}.dataset }
-    params: { seed: \${seed} }
+    params: { seed: "\${seed}" }
   aux_retrieval:
     type: retrieval
     inputs: { features: ${aux.id}_features.features, memory: memory.memory, model: stage1.model }
@@ -114,26 +114,26 @@ nodes:
   aux_entropy: &entropy
     type: entropy
     inputs: { features: ${aux.id}_features.features }
-    params: { layers: \${layers} }
+    params: { layers: "\${layers}" }
   aux_routing: &routing
     type: routing
     inputs: { features: ${aux.id}_features.features, retrieval: aux_retrieval.retrieval, entropy: aux_entropy.entropy }
-    params: { T: \${T}, use_entropy: \${use_entropy}, z_layer: \${last_layer} }
+    params: { T: \${T}, use_entropy: "\${use_entropy}", z_layer: "\${last_layer}" }
   aux_gating: &gating
     type: gating
     inputs: { routed: aux_routing.routed }
-    params: { enabled: \${gating} }
+    params: { enabled: "\${gating}" }
   stage2:
     type: stage2-train
     inputs: { features: ${aux.id}_features.features, routed: aux_gating.routed, dataset: ${aux.id}.dataset }
     params:
-      backbone: \${backbone}
-      seed: \${seed}
-      lambda_a: \${lambda_a}
-      lambda_b: \${lambda_b}
-      branches: \${branches}
-      map_layers: \${layers}
-      deep_layers: \${deep_layers}
+      backbone: "\${backbone}"
+      seed: "\${seed}"
+      lambda_a: "\${lambda_a}"
+      lambda_b: "\${lambda_b}"
+      branches: "\${branches}"
+      map_layers: "\${layers}"
+      deep_layers: "\${deep_layers}"
 ${targets.map(chain).join('')}
   metrics:
     type: metrics-merge

@@ -54,7 +54,7 @@ function entries(dir: string): { name: string; isDir: boolean }[] {
     .map((d) => ({
       name: d.name,
       // Follow symlinks: a benchmark root is often a link to a shared disk.
-      isDir: d.isDirectory() || (d.isSymbolicLink() && statSync(join(dir, d.name)).isDirectory()),
+      isDir: d.isDirectory() || (d.isSymbolicLink() && isDir(join(dir, d.name))),
     }));
 }
 

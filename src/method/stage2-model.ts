@@ -148,9 +148,21 @@ export class Stage2Model {
   anomalyProbs(branch: number, Z: tf.Tensor3D[], tN: tf.Tensor2D, tA: tf.Tensor2D, tauS: number): tf.Tensor2D[] {
     return tf.tidy(() => {
       const { uN, uA } = this.textFeatures(branch, tN, tA);
-      const d = tf.sub(uA, uN).expandDims(1); // [B,1,E]
-      // S_a = softmax over (Z u_n, Z u_a)/tau_s, class a = sigmoid(Z (u_a - u_n) / tau_s)
-      return Z.map((z) => tf.sigmoid(tf.div(tf.sum(tf.mul(z, d), 2), tauS)) as tf.Tensor2D);
+      const [B, N, E] = Z[0].shape;
+      // S_a = softmax over (Z u_n, Z u_a)/tau_s, class a = sigmoid(Z (u_a - u_n) / tau_s).
+      // Every image's rows against every image's d in one plain 2-D matMul
+      // [B*N,E] x [E,B], then the block diagonal: a per-image product would
+      // need a batched matMul (slow on wasm) or a [B,N,E] temporary per layer
+      // and branch kept for the backward pass (too much memory at ViT-L size).
+      const d = tf.transpose(tf.sub(uA, uN)); // [E,B]
+      const own = new Float32Array(B * N * B);
+      for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) own[(b * N + n) * B + b] = 1;
+      const mask = tf.tensor2d(own, [B * N, B]);
+      return Z.map((z) => {
+        const all = tf.matMul(z.reshape([B * N, E]), d); // [B*N,B]
+        const logit = tf.sum(tf.mul(all, mask), 1).reshape([B, N]); // [B,N]
+        return tf.sigmoid(tf.div(logit, tauS)) as tf.Tensor2D;
+      });
     });
   }
 

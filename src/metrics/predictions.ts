@@ -119,20 +119,22 @@ export async function readPredMap(path: string): Promise<PredMap> {
     const [height, width] = squeeze2d(f.shape(name), path);
     return { width, height, data: f.float32(name) };
   }
-  const img = sharp(path);
-  const meta = await img.metadata();
+  const meta = await sharp(path).metadata();
   const sixteen = meta.depth === 'ushort';
-  const { data, info } = await img
-    .extractChannel(0)
+  // Grey at the file's own depth: sharp would otherwise hand 16-bit data
+  // through an 8-bit path (only the high byte survives).
+  const { data, info } = await sharp(path)
+    .toColourspace(sixteen ? 'grey16' : 'b-w')
     .raw(sixteen ? { depth: 'ushort' } : undefined)
     .toBuffer({ resolveWithObject: true });
   const n = info.width * info.height;
+  const ch = info.channels;
   const out = new Float32Array(n);
   if (sixteen) {
-    const u16 = new Uint16Array(data.buffer, data.byteOffset, n);
-    for (let i = 0; i < n; i++) out[i] = u16[i] / 65535;
+    const u16 = new Uint16Array(data.buffer, data.byteOffset, n * ch);
+    for (let i = 0; i < n; i++) out[i] = u16[i * ch] / 65535;
   } else {
-    for (let i = 0; i < n; i++) out[i] = data[i] / 255;
+    for (let i = 0; i < n; i++) out[i] = data[i * ch] / 255;
   }
   return { width: info.width, height: info.height, data: out };
 }

@@ -51,12 +51,12 @@ export function sortAscending(a: Sorted): void {
  */
 function radixSortFloat32(a: Float32Array): void {
   const n = a.length;
-  let keys = new Uint32Array(a.buffer, a.byteOffset, n);
+  let keys: Uint32Array = new Uint32Array(a.buffer, a.byteOffset, n);
   for (let i = 0; i < n; i++) {
     const x = keys[i];
     keys[i] = x & 0x80000000 ? ~x : x | 0x80000000;
   }
-  let tmp = new Uint32Array(n);
+  let tmp: Uint32Array = new Uint32Array(n);
   const counts = new Uint32Array(2048);
   for (const shift of [0, 11, 22]) {
     counts.fill(0);

@@ -55,11 +55,18 @@ export interface Column {
   metric: MetricName;
 }
 
+export interface Row {
+  label: string;
+  /** For a category row: its dataset (Markdown/CSV/JSON print `dataset/category`). */
+  parent?: string;
+  cells: Cell[];
+}
+
 export interface Table {
   title: string;
   rowHeader: string;
   columns: Column[];
-  rows: { label: string; cells: Cell[] }[];
+  rows: Row[];
   notes: string[];
 }
 
@@ -76,7 +83,7 @@ export function datasetTable(f: MetricsFile, metrics: MetricName[], title: strin
     rows.push({ label: name, cells: metrics.map((m) => ({ value: d.mean[m] ?? null })) });
     if (categories) {
       for (const [c, cm] of Object.entries(d.categories)) {
-        rows.push({ label: `  ${c}`, cells: metrics.map((m) => ({ value: cm.values[m] ?? null })) });
+        rows.push({ label: `  ${c}`, parent: name, cells: metrics.map((m) => ({ value: cm.values[m] ?? null })) });
       }
     }
   }
@@ -187,7 +194,7 @@ export function renderMarkdown(t: Table): string {
   const header = [t.rowHeader, ...t.columns.map((c) => columnTitle(c, t))];
   const rows = t.rows.map((r) => {
     const cells = r.cells.map(cellText);
-    return r.label === AVERAGE ? [`**${AVERAGE}**`, ...cells.map((c) => `**${c}**`)] : [r.label.trim(), ...cells];
+    return r.label === AVERAGE ? [`**${AVERAGE}**`, ...cells.map((c) => `**${c}**`)] : [rowName(r), ...cells];
   });
   const md = [
     `| ${header.join(' | ')} |`,
@@ -196,6 +203,8 @@ export function renderMarkdown(t: Table): string {
   ];
   return [`**${t.title}**`, '', ...md, '', ...t.notes.map((n) => `_${n}_`)].join('\n') + '\n';
 }
+
+const rowName = (r: Row) => (r.parent ? `${r.parent}/${r.label.trim()}` : r.label);
 
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
@@ -209,7 +218,7 @@ export function renderCsv(t: Table): string {
   });
   const lines = [header.map(csvField).join(',')];
   for (const r of t.rows) {
-    const f = [r.label.trim()];
+    const f = [rowName(r)];
     r.cells.forEach((c, i) => {
       f.push(c.value === null ? '' : (100 * c.value).toFixed(1));
       if (hasDelta && t.rows.some((x) => x.cells[i].delta !== undefined)) {
@@ -227,7 +236,7 @@ export function renderJson(t: Table): string {
     {
       title: t.title,
       columns: t.columns.map((c) => ({ group: c.group, metric: c.metric, label: METRIC_LABELS[c.metric].label })),
-      rows: t.rows.map((r) => ({ label: r.label.trim(), cells: r.cells })),
+      rows: t.rows.map((r) => ({ label: rowName(r), cells: r.cells })),
       notes: t.notes,
     },
     null,

@@ -62,7 +62,7 @@ export async function execute(p: Pipeline, o: ExecOptions): Promise<Map<string, 
       const ups = await Promise.all(n.deps.map((d) => done.get(d)!));
       const bad = ups.find((u) => u.rec.status === 'failed' || u.rec.status === 'skipped');
       if (bad || o.signal.aborted) {
-        return skipped(n, bad ? `upstream ${bad.rec.id} ${bad.rec.status}` : 'interrupted');
+        return skipped(n, o.signal.aborted ? 'interrupted' : `upstream ${bad!.rec.id} ${bad!.rec.status}`);
       }
       return (await queue.add(async () => {
         if (o.signal.aborted) return skipped(n, 'interrupted');

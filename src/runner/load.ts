@@ -166,6 +166,14 @@ function applyOverrides(
       diags.add(flag, (e as Error).message);
       continue;
     }
+    const params = isPlainObject(data.params) ? data.params : {};
+    if (segs[0] === 'params' && segs.length > 1 && !(segs[1] in params)) {
+      // Setting a top-level param nothing declares is almost always a typo
+      // that would leave the run unchanged.
+      const known = Object.keys(params).join(', ') || 'none';
+      diags.add(flag, `no top-level param "${segs[1]}" (params: ${known}); declare it under params: first`);
+      continue;
+    }
     const node = segs[0] === 'nodes' ? segs[1] : undefined;
     if (node !== undefined && !nodeIds.includes(node)) {
       diags.add(flag, `no node "${node}" in the pipeline (nodes: ${nodeIds.join(', ')})`);

@@ -135,6 +135,9 @@ export class ConsoleReporter implements Reporter {
     if (bar && this.multi) {
       this.multi.remove(bar);
       this.bars.delete(rec.id);
+      // With no bar left, hand the terminal back: lines logged through the
+      // multibar afterwards could be erased by its final redraw.
+      if (this.bars.size === 0) this.close();
     }
     this.rates.delete(rec.id);
     this.message(nodeLine(rec, this.width, this.verbose));

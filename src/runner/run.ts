@@ -48,7 +48,8 @@ export interface RunResult {
 
 /** Runtime settings; initialises tfjs only when a node of the plan needs it. */
 export async function makeRuntime(p: Pipeline, opts: RunOptions): Promise<RuntimeOptions> {
-  const needsTf = p.nodes.some((n) => n.type.needsTf);
+  // Heavy nodes are the tensor nodes; a light node can still ask with needsTf.
+  const needsTf = p.nodes.some((n) => n.type.needsTf ?? n.type.heavy);
   let backend = 'none';
   if (needsTf) {
     const { initTf } = await import('../clip/backend.ts');

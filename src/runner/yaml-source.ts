@@ -90,7 +90,32 @@ export function readYamlFile(file: string, shown: string = file): YamlSource {
   return parseYamlText(text, shown);
 }
 
-export function parseYamlText(text: string, shown: string): YamlSource {
+/*
+ * `params: { seed: ${seed} }` is how everyone writes a reference, but in a
+ * YAML flow map `{` and `}` are syntax. Before parsing, the braces of every
+ * `${name}` are swapped for two private-use characters (one UTF-16 unit
+ * each, so every line and column stays where it was) and swapped back in
+ * the parsed strings.
+ */
+const REF_OPEN = '\uE000';
+const REF_CLOSE = '\uE001';
+const REF = /\$\{([\w.-]+)\}/g;
+
+function restoreRefs(v: unknown): unknown {
+  if (typeof v === 'string') {
+    return v.includes(REF_OPEN) ? v.replaceAll(REF_OPEN, '{').replaceAll(REF_CLOSE, '}') : v;
+  }
+  if (Array.isArray(v)) return v.map(restoreRefs);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[restoreRefs(k) as string] = restoreRefs(x);
+    return out;
+  }
+  return v;
+}
+
+export function parseYamlText(source: string, shown: string): YamlSource {
+  const text = source.replace(REF, (_m, name: string) => `$${REF_OPEN}${name}${REF_CLOSE}`);
   const lc = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lc,
@@ -112,11 +137,7 @@ export function parseYamlText(text: string, shown: string): YamlSource {
       diags.add(at(err.pos[0]), 'duplicate key (each key may appear once in a map; remove or rename one)');
     } else if (!syntax) {
       syntax = true;
-      const line = text.split('\n')[lc.linePos(err.pos[0]).line - 1] ?? '';
-      const hint = /[{[]/.test(line) && /(^|[\s,{[:])\$\{/.test(line)
-        ? '; inside { } or [ ] write a reference in quotes: "${name}"'
-        : '';
-      diags.add(at(err.pos[0]), `YAML syntax: ${err.message.split('\n')[0]}${hint}`);
+      diags.add(at(err.pos[0]), `YAML syntax: ${err.message.split('\n')[0]}`);
     }
   }
   diags.throwIfAny();
@@ -128,7 +149,7 @@ export function parseYamlText(text: string, shown: string): YamlSource {
   }
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 10000 }) ?? {};
+    data = restoreRefs(doc.toJS({ maxAliasCount: 10000 }) ?? {});
   } catch (e) {
     diags.add(at(0), (e as Error).message);
     diags.throwIfAny();
@@ -166,7 +187,7 @@ function walk(
         merges.push(pair.value as YamlNode);
         continue;
       }
-      const name = String(keyValue);
+      const name = restoreRefs(String(keyValue)) as string;
       explicit.add(name);
       const child = [...path, name];
       const v = pair.value as YamlNode | null;

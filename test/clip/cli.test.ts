@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { buildProgram } from '../../src/cli/main.ts';
 import { readSafetensors } from '../../src/util/safetensors.ts';
-import { CLIP_TINY, clipGolden, excess, methodGolden, pick } from './helpers.ts';
+import { CLIP_TINY, clipGolden, excess, methodGolden, pick } from './fixtures/helpers.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'clip-cli-'));
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { loadClipWeights } from '../../src/clip/weights.ts';
 import { createVisionEngine } from '../../src/clip/engines.ts';
-import { CLIP_TINY, clipGolden, excess, pick } from './helpers.ts';
+import { CLIP_TINY, clipGolden, excess, pick } from './fixtures/helpers.ts';
 
 const g = clipGolden();
 const w = await loadClipWeights(CLIP_TINY);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { normalize, preprocessImage, resizeBicubic, resizeShortCenterCrop } from '../../src/clip/preprocess.ts';
-import { clipGolden, excess } from './helpers.ts';
+import { clipGolden, excess } from './fixtures/helpers.ts';
 
 const g = clipGolden();
 const raw = (name: string) => {

@@ -5,7 +5,7 @@ import { loadClipWeights } from '../../src/clip/weights.ts';
 import { TextTower, encodeText, textEmbedsWithTower } from '../../src/clip/tfjs/text.ts';
 import { PromptLearner } from '../../src/clip/prompt-learner.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { CLIP_TINY, clipGolden, excess, pick } from './helpers.ts';
+import { CLIP_TINY, clipGolden, excess, pick } from './fixtures/helpers.ts';
 
 await initTf('wasm');
 const g = clipGolden();

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClipTokenizer, cleanText, eotIndices } from '../../src/clip/tokenizer.ts';
-import { CLIP_TINY, clipGolden } from './helpers.ts';
+import { CLIP_TINY, clipGolden } from './fixtures/helpers.ts';
 
 const golden = JSON.parse(readFileSync(path.join(CLIP_TINY, 'golden.json'), 'utf8'));
 const shipped = ClipTokenizer.fromDir(null);

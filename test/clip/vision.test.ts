@@ -4,7 +4,7 @@ import { initTf } from '../../src/clip/backend.ts';
 import { loadClipWeights } from '../../src/clip/weights.ts';
 import { resizePosTable } from '../../src/clip/pos-embed.ts';
 import { VisionTower } from '../../src/clip/tfjs/vision.ts';
-import { CLIP_TINY, clipGolden, excess, methodGolden, pick } from './helpers.ts';
+import { CLIP_TINY, clipGolden, excess, methodGolden, pick } from './fixtures/helpers.ts';
 
 // Tolerances from the fixtures' READMEs (float32 CPU).
 const ATOL = 1e-4;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadClipWeights } from '../../src/clip/weights.ts';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../src/util/safetensors.ts';
-import { CLIP_TINY } from './helpers.ts';
+import { CLIP_TINY } from './fixtures/helpers.ts';
 
 const fixtureModel = readSafetensors(path.join(CLIP_TINY, 'model.safetensors'));
 

@@ -26,6 +26,8 @@ t.test('data generate writes the benchmark; data ls reads a domain', async (t) =
   const text = await runDataCli(['ls', join(out, 'objects'), '--format', 'mvtec']);
   t.match(text.stdout, /disc\s+2\s+3\s+3\n/);
   t.match(text.stdout, /total\s+6\s+9\s+9\n/);
+  const top = await runDataCli(['ls', out, '--format', 'mvtec', '--no-dupes']);
+  t.match(top.stdout, /a generated benchmark: point at one of its domain folders \(medical, objects, textures\)/);
   const bad = await runDataCli(['generate', out, '--seed', 'x']);
   t.match(bad.error?.message, /--seed must be an integer/);
 });

@@ -74,9 +74,11 @@ nodes:
       n: \${n}
       text: "\${greeting} x\${n} $\${literal}"
       layers: \${layers}
+  b: { type: t-write, params: { n: \${n}, text: \${who} } }
 `);
   const p = await loadPipeline(file);
   t.same(p.byId.get('a')!.params, { n: 3, text: 'hello world x3 ${literal}', layers: [1, 2], flag: false, mode: 'a' });
+  t.same(p.byId.get('b')!.params, { n: 3, text: 'world', layers: [6], flag: false, mode: 'a' }, 'unquoted ${} inside a flow map');
 });
 
 t.test('-S values are typed by the schema of the field they land in', async (t) => {

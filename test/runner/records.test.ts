@@ -133,3 +133,27 @@ nodes:
   t.match(r.stdout, /^failed\s+boom\s+\S+\s+\(simulated failure after writing half\.txt\)/m);
   t.match(r.stdout, /^failed: 1 ran, 0 cached, 1 failed, 0 skipped/m);
 });
+
+t.test('tfjs is initialised only when a node needs it, and the backend is recorded', async (t) => {
+  const { registerNodeType } = await import('../../src/nodes/index.ts');
+  let seen = '';
+  registerNodeType({
+    type: 't-tf',
+    version: '1',
+    description: 'needs tfjs; its numbers depend on the backend',
+    needsTf: true,
+    params: { type: 'object', properties: {}, additionalProperties: false },
+    inputs: {},
+    outputs: { out: { kind: 'folder' } },
+    keyRuntime: (rt) => ({ backend: rt.backend }),
+    async run(ctx) {
+      seen = ctx.runtime.backend;
+    },
+  });
+  const tf = sb.write('tf.yaml', 'nodes:\n  x: { type: t-tf }\n');
+  const r = await runPipeline(tf, { cacheDir: sb.cacheDir, resultsDir: sb.resultsDir, backend: 'cpu' });
+  t.equal(seen, 'cpu');
+  t.equal(JSON.parse(readFileSync(join(r.dir, 'run.json'), 'utf8')).backend, 'cpu');
+  const run = await runPipeline(file, { cacheDir: sb.cacheDir, resultsDir: sb.resultsDir });
+  t.equal(JSON.parse(readFileSync(join(run.dir, 'run.json'), 'utf8')).backend, 'none');
+});

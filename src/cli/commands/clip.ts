@@ -137,7 +137,7 @@ async function embed(model: string, o: EmbedOptions): Promise<void> {
     const S = o.text.length;
     out.input_ids = { dtype: 'I32', shape: [S, w.config.text.contextLength], data: ids };
     out.text_embeds = { dtype: 'F32', shape: [S, w.config.embedDim], data: await encodeText(w, ids, o.backend) };
-    meta.text_backend = o.backend;
+    meta.text_backend = (await import('@tensorflow/tfjs')).getBackend();
   }
 
   writeSafetensors(o.out, out, meta);

@@ -22,6 +22,7 @@ import {
   type DagFormat,
   type PlanEntry,
 } from '../../runner/index.ts';
+import { cliSweep } from '../../runner/sweep.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -84,7 +85,16 @@ export function register(program: Command): void {
       };
       const p = await loadPipeline(file, { overrides: opts.overrides });
       if (o.dryRun) {
-        printPlan(await planLoaded(p, opts));
+        const points = o.sweep.length ? cliSweep(o.sweep) : p.sweep;
+        if (!points.length) {
+          printPlan(await planLoaded(p, opts));
+          return;
+        }
+        for (const [i, pt] of points.entries()) {
+          const q = await loadPipeline(file, { overrides: [...opts.overrides, ...pt] });
+          process.stdout.write(`sweep point ${i + 1}/${points.length}: ${JSON.stringify(q.overrides)}\n`);
+          printPlan(await planLoaded(q, opts));
+        }
         return;
       }
       const width = Math.max(8, ...p.nodes.map((n) => n.id.length));
@@ -110,7 +120,11 @@ export function register(program: Command): void {
       .description('check a pipeline: YAML, types, params, ports, cycles')
       .argument('<pipeline>', 'pipeline YAML file'),
   ).action(async (file: string, o: CommonOpts) => {
-    const p = await loadPipeline(file, { overrides: toOverrides(o.set) });
+    const base = toOverrides(o.set);
+    const p = await loadPipeline(file, { overrides: base });
+    // Every sweep point is checked too: a typo in point 7 must not wait
+    // for six runs to finish before it shows.
+    for (const pt of p.sweep) await loadPipeline(file, { overrides: [...base, ...pt] });
     const sweep = p.sweep.length ? `, sweep of ${p.sweep.length} points` : '';
     process.stdout.write(`${file}: ok (${p.nodes.length} nodes${sweep})\n`);
   });

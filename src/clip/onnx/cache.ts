@@ -53,7 +53,10 @@ export function cachedGraph(digest: string, spec: GraphSpec, build: () => Uint8A
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new Error(`onnx engine: cannot write the graph cache ${file}: ${(e as Error).message} (set ENTROAD_CACHE_DIR to a writable folder)`);
+    throw new Error(
+      `onnx engine: cannot write the graph cache ${file}: ${(e as Error).message} ` +
+        '(set ENTROAD_CACHE_DIR to a writable folder)',
+    );
   }
   return file;
 }

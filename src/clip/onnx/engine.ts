@@ -47,7 +47,9 @@ export async function createOnnxVisionEngine(
 
   return {
     name: 'onnx',
-    detail: `onnxruntime-node ${ort.env.versions.common ?? ''} ${choice.provider}, ${choice.threads} intra-op threads`,
+    detail:
+      `onnxruntime-node ${ort.env.versions.common ?? ''} ${choice.provider}, ` +
+      `${choice.threads} intra-op threads`,
     geometry: {
       width: v.width,
       layers: v.layers,
@@ -62,7 +64,8 @@ export async function createOnnxVisionEngine(
       const S = spec.size;
       if (!Number.isInteger(batch) || batch < 1 || pixels.length !== batch * 3 * S * S) {
         throw new Error(
-          `onnx engine: pixels has ${pixels.length} values; expected batch ${batch} x 3 x ${S} x ${S} = ${batch * 3 * S * S}`,
+          `onnx engine: pixels has ${pixels.length} values; ` +
+            `expected batch ${batch} x 3 x ${S} x ${S} = ${batch * 3 * S * S}`,
         );
       }
       const session = await sessionFor(spec);

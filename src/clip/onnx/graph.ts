@@ -143,6 +143,8 @@ function attribute(name: string, v: AttrValue): OnnxTypes.IAttributeProto {
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   if (typeof v === 'object') return { name, type: T.FLOAT, f: v.float };
-  if (!Number.isInteger(v)) throw new Error(`onnx graph: attribute ${name}=${v} is not an integer; wrap floats as { float }`);
+  if (!Number.isInteger(v)) {
+    throw new Error(`onnx graph: attribute ${name}=${v} is not an integer; wrap floats as { float }`);
+  }
   return { name, type: T.INT, i: v };
 }

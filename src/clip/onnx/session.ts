@@ -38,7 +38,9 @@ export function chooseSession(backend: string | undefined, threads: number | und
   }
   const provider: Provider = backend === 'cuda' || env === 'cuda' ? 'cuda' : 'cpu';
   const n = threads ?? availableParallelism();
-  if (!Number.isInteger(n) || n < 1) throw new Error(`onnx engine: threads must be a positive integer, got ${threads}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`onnx engine: threads must be a positive integer, got ${threads}`);
+  }
   return { provider, threads: n };
 }
 
@@ -50,7 +52,8 @@ function bindingDir(): string {
 }
 
 export function cudaProviderInstalled(): boolean {
-  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  const lib =
+    process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
   return existsSync(path.join(bindingDir(), lib));
 }
 
@@ -73,6 +76,7 @@ export async function openSession(file: string, choice: SessionChoice): Promise<
   try {
     return await ort.InferenceSession.create(file, options);
   } catch (e) {
-    throw new Error(`onnx engine: cannot open ${file} with the ${choice.provider} provider: ${(e as Error).message}`);
+    const why = (e as Error).message;
+    throw new Error(`onnx engine: cannot open ${file} with the ${choice.provider} provider: ${why}`);
   }
 }

@@ -22,7 +22,9 @@ function layerList(what: string, layers: number[] | undefined, lo: number, hi: n
   const out = [...new Set(layers ?? [])].sort((a, b) => a - b);
   for (const l of out) {
     if (!Number.isInteger(l) || l < lo || l > hi) {
-      throw new Error(`VisionRequest.${what}: layer ${l} is outside ${lo}..${hi} (layers are 1-indexed blocks)`);
+      throw new Error(
+        `VisionRequest.${what}: layer ${l} is outside ${lo}..${hi} (layers are 1-indexed blocks)`,
+      );
     }
   }
   return out;

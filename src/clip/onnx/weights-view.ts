@@ -17,13 +17,14 @@ export interface VisionWeightsSource extends Pick<ClipWeights, 'digest' | 'get' 
 
 /** Fetch a tensor and check its shape, naming the tensor when it differs. */
 export function tensorOf(w: VisionWeightsSource, name: string, shape: number[]): Float32Array {
+  const model = w.name ? `CLIP weights ${w.name}` : 'CLIP weights';
   if (!w.has(name)) {
-    throw new Error(`CLIP weights${w.name ? ` ${w.name}` : ''}: missing tensor "${name}" (is this a Hugging Face CLIPModel checkpoint?)`);
+    throw new Error(`${model}: missing tensor "${name}" (is this a Hugging Face CLIPModel checkpoint?)`);
   }
   const t = w.get(name);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new Error(
-      `CLIP weights${w.name ? ` ${w.name}` : ''}: tensor "${name}" has shape [${t.shape}], expected [${shape}] from the config`,
+      `${model}: tensor "${name}" has shape [${t.shape}], expected [${shape}] from the config`,
     );
   }
   return t.data;

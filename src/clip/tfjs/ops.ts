@@ -1,18 +1,18 @@
 /**
  * The transformer pieces shared by the vision and text towers, in
- * TensorFlow.js. Weights are frozen: a linear layer keeps both W^T (for the
- * forward) and W (for the input gradient) so that every matMul is a plain 2-D
- * one without transpose flags: on the wasm backend only those run at full
- * speed (transposed or batched matMuls fall to a naive loop several times
- * slower).
+ * TensorFlow.js. Weights are frozen: a linear layer keeps W^T for the
+ * forward and, where input gradients are needed, W as well, so that every
+ * matMul is a plain 2-D one without transpose flags: on the wasm backend
+ * only those run at full speed (transposed or batched matMuls fall to a
+ * naive loop several times slower).
  */
 import * as tf from '@tensorflow/tfjs';
 
 export interface Linear {
   /** [in, out]: y = x @ wT + b */
   wT: tf.Tensor2D;
-  /** [out, in]: dx = dy @ w */
-  w: tf.Tensor2D;
+  /** [out, in]: dx = dy @ w; null where no gradient is needed (vision tower) */
+  w: tf.Tensor2D | null;
   b: tf.Tensor1D | null;
 }
 
@@ -22,18 +22,23 @@ export interface LayerNormParams {
   eps: number;
 }
 
-/** A frozen HF linear layer from its [out,in] weight and optional bias. */
-export function makeLinear(w: { data: Float32Array; shape: number[] }, b?: { data: Float32Array; shape: number[] }): Linear {
-  const wt = tf.tensor2d(w.data, w.shape as [number, number]);
-  return {
-    w: wt,
-    wT: tf.keep(wt.transpose() as tf.Tensor2D),
-    b: b ? tf.tensor1d(b.data) : null,
-  };
+type Host = { data: Float32Array; shape: number[] };
+
+/**
+ * A frozen HF linear layer from its [out,in] weight and optional bias.
+ * `backward` keeps the untransposed weight too, for input gradients; the
+ * vision tower (inference only) skips it, halving its weight memory, which
+ * matters for ViT-L in the 4 GB wasm heap.
+ */
+export function makeLinear(w: Host, b: Host | undefined, backward: boolean): Linear {
+  const weight = tf.tensor2d(w.data, w.shape as [number, number]);
+  const wT = weight.transpose() as tf.Tensor2D;
+  if (!backward) weight.dispose();
+  return { w: backward ? weight : null, wT, b: b ? tf.tensor1d(b.data) : null };
 }
 
 export function disposeLinear(l: Linear): void {
-  l.w.dispose();
+  l.w?.dispose();
   l.wT.dispose();
   l.b?.dispose();
 }
@@ -43,11 +48,17 @@ export function disposeLinear(l: Linear): void {
  * and uses the stored untransposed W, a plain 2-D matMul.
  */
 export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
-  const f = tf.customGrad(((xi: tf.Tensor) => {
-    const y = tf.matMul(xi as tf.Tensor2D, l.wT);
-    return { value: y, gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, l.w) };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const y = f(x) as tf.Tensor2D;
+  const w = l.w;
+  let y: tf.Tensor2D;
+  if (w) {
+    const f = tf.customGrad(((xi: tf.Tensor) => {
+      const value = tf.matMul(xi as tf.Tensor2D, l.wT);
+      return { value, gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, w) };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    y = f(x) as tf.Tensor2D;
+  } else {
+    y = tf.matMul(x, l.wT);
+  }
   return l.b ? tf.add(y, l.b) : y;
 }
 
@@ -90,8 +101,9 @@ export function makeBlock(
   get: (n: string) => { data: Float32Array; shape: number[] },
   prefix: string,
   eps: number,
+  backward: boolean,
 ): BlockParams {
-  const lin = (n: string) => makeLinear(get(`${prefix}.${n}.weight`), get(`${prefix}.${n}.bias`));
+  const lin = (n: string) => makeLinear(get(`${prefix}.${n}.weight`), get(`${prefix}.${n}.bias`), backward);
   return {
     ln1: makeLayerNorm(get, `${prefix}.layer_norm1`, eps),
     ln2: makeLayerNorm(get, `${prefix}.layer_norm2`, eps),

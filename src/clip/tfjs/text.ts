@@ -42,9 +42,9 @@ export class TextTower {
     const get = (n: string) => weights.get(n);
     this.tokenTable = get('text_model.embeddings.token_embedding.weight').data;
     this.posTable = get('text_model.embeddings.position_embedding.weight').data;
-    for (let i = 0; i < c.text.layers; i++) this.blocks.push(makeBlock(get, `text_model.encoder.layers.${i}`, c.text.eps));
+    for (let i = 0; i < c.text.layers; i++) this.blocks.push(makeBlock(get, `text_model.encoder.layers.${i}`, c.text.eps, true));
     this.lnFinal = makeLayerNorm(get, 'text_model.final_layer_norm', c.text.eps);
-    this.proj = makeLinear(get('text_projection.weight'));
+    this.proj = makeLinear(get('text_projection.weight'), undefined, true);
   }
 
   get width(): number {

@@ -124,8 +124,8 @@ export class VisionTower {
     this.posTable = get('vision_model.embeddings.position_embedding.weight').data;
     this.lnPre = makeLayerNorm(get, 'vision_model.pre_layrnorm', v.eps);
     this.lnPost = makeLayerNorm(get, 'vision_model.post_layernorm', v.eps);
-    this.proj = makeLinear(get('visual_projection.weight'));
-    for (let i = 0; i < v.layers; i++) this.blocks.push(makeBlock(get, `vision_model.encoder.layers.${i}`, v.eps));
+    this.proj = makeLinear(get('visual_projection.weight'), undefined, false);
+    for (let i = 0; i < v.layers; i++) this.blocks.push(makeBlock(get, `vision_model.encoder.layers.${i}`, v.eps, false));
   }
 
   /** Position table for a grid of g x g patches, resized once per (g, mode) from the checkpoint's. */

@@ -19,7 +19,7 @@ import {
   type DataProblem, type DatasetFormat, type ListedSample, type Listing, type ListOptions,
   requireRoot, selectCategories,
 } from '../listing.ts';
-import { isDir, listDirs, listImages, stemOf } from '../walk.ts';
+import { isDir, isFile, listDirs, listImages, stemOf } from '../walk.ts';
 
 const NORMAL_FOLDERS = new Set(['good', 'ok']);
 
@@ -35,9 +35,12 @@ export function listMvtecLike(root: string, format: DatasetFormat, opts: ListOpt
   const ignored = folders.filter((d) => !available.includes(d));
   if (ignored.length) notes.push(`ignored folders without train/ or test/: ${ignored.join(', ')}`);
   if (available.length === 0) {
+    const generated = isFile(join(root, 'benchmark.json'));
     problems.push({
       file: root,
-      message: 'no category folder found; expected <category>/test/<defect>/*.png (the MVTec AD layout)',
+      message: generated
+        ? `a generated benchmark: point at one of its domain folders (${folders.join(', ')}), e.g. subdir: ${folders[0]}`
+        : 'no category folder found; expected <category>/test/<defect>/*.png (the MVTec AD layout)',
     });
   }
 
