@@ -243,15 +243,19 @@ export async function bench(): Promise<void> {
         ]);
       }
       console.log(`${s.name}: ${gflop.toFixed(0)} GFLOP per image`);
+      printTable(HEAD, rows.slice(-results.length));
     }
   } finally {
     if (savedCache === undefined) delete process.env.ENTROAD_CACHE_DIR;
     else process.env.ENTROAD_CACHE_DIR = savedCache;
     rmSync(cacheDir, { recursive: true, force: true });
   }
-  printTable(['shape', 'engine', 'batch', 's/image', 'images/s', 'GFLOP/s', 'vs torch', 'first s', 'detail'], rows);
+  console.log('\nall shapes:');
+  printTable(HEAD, rows);
   console.log('first s: the warm-up pass (onnx: graph build, cache write, session start; torch: process start, model build); 0 = none');
 }
+
+const HEAD = ['shape', 'engine', 'batch', 's/image', 'images/s', 'GFLOP/s', 'vs torch', 'first s', 'detail'];
 
 function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -104,6 +104,14 @@ export function expectedTensors(c: ClipConfig): Map<string, number[]> {
 
 const isBuffer = (name: string) => name.endsWith('.position_ids');
 
+function readJson(text: string, file: string): any {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ClipLoadError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** Parse an HF CLIPConfig (config.json), with HF's defaults for absent keys. */
 export function parseClipConfig(json: any, file: string): ClipConfig {
   if (json.model_type !== undefined && json.model_type !== 'clip') {
@@ -168,7 +176,7 @@ function weightFiles(dir: string): Map<string, string[]> {
     return byFile;
   }
   if (existsSync(index)) {
-    const map: Record<string, string> = JSON.parse(readFileSync(index, 'utf8')).weight_map ?? {};
+    const map: Record<string, string> = readJson(readFileSync(index, 'utf8'), index).weight_map ?? {};
     for (const [name, f] of Object.entries(map)) {
       const full = path.join(dir, f);
       if (!byFile.has(full)) byFile.set(full, []);
@@ -192,7 +200,7 @@ function fromFolder(dir: string): ClipWeights {
   if (!existsSync(dir)) throw new ClipLoadError(`${dir}: no such folder (expected a Hugging Face CLIP folder or "tiny")`);
   if (!existsSync(cfgFile)) throw new ClipLoadError(`${cfgFile}: missing; a Hugging Face CLIP folder has config.json`);
   const cfgText = readFileSync(cfgFile, 'utf8');
-  const config = parseClipConfig(JSON.parse(cfgText), cfgFile);
+  const config = parseClipConfig(readJson(cfgText, cfgFile), cfgFile);
   const expected = expectedTensors(config);
 
   const tensors = new Map<string, { data: Float32Array; shape: number[] }>();

@@ -12,6 +12,7 @@
  * upsamples p_i to the input size inside the loss).
  */
 import * as tf from '@tensorflow/tfjs';
+import { matMul2d } from './stage1-matmul.ts';
 
 interface Taps {
   i0: Int32Array;
@@ -75,11 +76,11 @@ export function resizeBilinear(x: Float32Array, h: number, w: number, H: number,
 export function resizeBilinearTf(x: tf.Tensor3D, H: number, W: number): tf.Tensor3D {
   const [B, h, w] = x.shape;
   return tf.tidy(() => {
-    const RwT = tf.tensor2d(bilinearMatrix(w, W), [W, w]).transpose(); // [w,W]
+    const RwT = tf.tensor2d(bilinearMatrix(w, W), [W, w]).transpose() as tf.Tensor2D; // [w,W]
     const Rh = tf.tensor2d(bilinearMatrix(h, H), [H, h]);
-    const cols = tf.matMul(x.reshape([B * h, w]), RwT); // [B*h, W]
-    const byRow = cols.reshape([B, h, W]).transpose([1, 0, 2]).reshape([h, B * W]); // [h, B*W]
-    const rows = tf.matMul(Rh, byRow); // [H, B*W]
+    const cols = matMul2d(x.reshape([B * h, w]), RwT); // [B*h, W]
+    const byRow = cols.reshape([B, h, W]).transpose([1, 0, 2]).reshape([h, B * W]) as tf.Tensor2D; // [h, B*W]
+    const rows = matMul2d(Rh, byRow); // [H, B*W]
     return rows.reshape([H, B, W]).transpose([1, 0, 2]) as tf.Tensor3D; // [B,H,W]
   });
 }

@@ -41,6 +41,25 @@ export interface GaussianOptions {
   precision?: 'f32' | 'f64';
 }
 
+/**
+ * Axis-1 pass over H rows of length W: each row is copied into a reflected
+ * line buffer so the inner loop reads contiguous float64 values.
+ */
+function rowPass(src: Float64Array, dst: Float64Array, H: number, W: number, k: Float64Array): void {
+  const r = (k.length - 1) / 2;
+  const buf = new Float64Array(W + 2 * r);
+  const srcIdx = Int32Array.from({ length: W + 2 * r }, (_, j) => reflectIndex(j - r, W));
+  for (let i = 0; i < H; i++) {
+    const base = i * W;
+    for (let j = 0; j < buf.length; j++) buf[j] = src[base + srcIdx[j]];
+    for (let j = 0; j < W; j++) {
+      let acc = 0;
+      for (let t = 0; t < k.length; t++) acc += k[t] * buf[j + t];
+      dst[base + j] = acc;
+    }
+  }
+}
+
 /** Smooth an [H,W] row-major map; returns a new Float32Array [H,W]. */
 export function gaussianFilter(
   x: ArrayLike<number>,
@@ -53,29 +72,23 @@ export function gaussianFilter(
     throw new Error(`gaussianFilter: map has ${x.length} values, expected H*W = ${H * W}`);
   }
   const k = gaussianKernel(sigma, truncate);
+  const input = Float64Array.from(x);
   const r = (k.length - 1) / 2;
-  const mid = precision === 'f32' ? new Float32Array(H * W) : new Float64Array(H * W);
 
-  // Pass 1: along axis 0 (down each column)
-  const rowIdx = Array.from({ length: H + 2 * r }, (_, i) => reflectIndex(i - r, H));
-  for (let c = 0; c < W; c++) {
-    for (let i = 0; i < H; i++) {
-      let acc = 0;
-      for (let t = 0; t < k.length; t++) acc += k[t] * x[rowIdx[i + t] * W + c];
-      mid[i * W + c] = acc;
-    }
-  }
-
-  // Pass 2: along axis 1 (across each row)
-  const out = new Float32Array(H * W);
-  const colIdx = Array.from({ length: W + 2 * r }, (_, j) => reflectIndex(j - r, W));
+  // axis 0: output row i = sum_t k[t] * input row reflect(i + t - r), whole rows at a time
+  const mid = new Float64Array(H * W);
   for (let i = 0; i < H; i++) {
-    const base = i * W;
-    for (let j = 0; j < W; j++) {
-      let acc = 0;
-      for (let t = 0; t < k.length; t++) acc += k[t] * mid[base + colIdx[j + t]];
-      out[base + j] = acc;
+    const o = i * W;
+    for (let t = 0; t < k.length; t++) {
+      const kt = k[t];
+      const s = reflectIndex(i + t - r, H) * W;
+      for (let c = 0; c < W; c++) mid[o + c] += kt * input[s + c];
     }
   }
-  return out;
+  if (precision === 'f32') for (let i = 0; i < mid.length; i++) mid[i] = Math.fround(mid[i]);
+
+  // axis 1: along each row
+  const out64 = new Float64Array(H * W);
+  rowPass(mid, out64, H, W, k);
+  return Float32Array.from(out64);
 }

@@ -15,6 +15,7 @@
  * one key always survives and no row of the softmax is all -inf.
  */
 import * as tf from '@tensorflow/tfjs';
+import { matMul2d } from './stage1-matmul.ts';
 
 /** A torch-layout Linear: weight [out,in], bias [out]. */
 export interface Projection {
@@ -22,9 +23,9 @@ export interface Projection {
   bias: tf.Tensor1D;
 }
 
-/** x [R,in] -> x W^T + b [R,out], written with an explicit transpose (fast 2-D matMul on wasm). */
+/** x [R,in] -> x W^T + b [R,out], written with an explicit transpose (fast 2-D matMuls on wasm, backward included). */
 export function project(x: tf.Tensor2D, p: Projection): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(x, tf.transpose(p.weight)), p.bias) as tf.Tensor2D);
+  return tf.tidy(() => tf.add(matMul2d(x, tf.transpose(p.weight)), p.bias) as tf.Tensor2D);
 }
 
 /** raw = q K^T [Q,M] from q [Q,C] and K [M,C] (float64 sums, rounded to float32). */
@@ -136,7 +137,7 @@ export function retrieve(
   return tf.tidy(() => {
     const [Q] = qProj.shape;
     const [M] = kProj.shape;
-    let sim = tf.matMul(qProj, tf.transpose(kProj)) as tf.Tensor2D; // [Q,M]
+    let sim = matMul2d(qProj, tf.transpose(kProj)); // [Q,M]
     if (drop) {
       if (drop.length !== Q * M) throw new Error(`retrieve: drop mask has ${drop.length} entries, expected ${Q}x${M}`);
       const additive = new Float32Array(Q * M);
@@ -144,7 +145,7 @@ export function retrieve(
       sim = tf.add(sim, tf.tensor2d(additive, [Q, M]));
     }
     const w = tf.softmax(sim, 1) as tf.Tensor2D;
-    const o = tf.matMul(w, V) as tf.Tensor2D; // [Q,2]
+    const o = matMul2d(w, V); // [Q,2]
     const anomaly = o.slice([0, 1], [Q, 1]).reshape([Q]) as tf.Tensor1D;
     return { sim, w, o, anomaly };
   });

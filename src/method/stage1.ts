@@ -139,21 +139,34 @@ export function quantileFilter(mem: MemoryTensors, batch: QueryBatch, qImage: nu
   };
 }
 
-/** Eq. 4 at both levels: a_ret [B] and p [B,N]. */
+/** Projected memory keys P_k(K) of both levels; constant at inference, so computed once there. */
+export interface ProjectedKeys {
+  kImg: tf.Tensor2D; // [M1,E]
+  kPat: tf.Tensor2D; // [M2,E]
+}
+
+export function projectKeys(model: Stage1Model, mem: MemoryTensors): ProjectedKeys {
+  return tf.tidy(() => ({
+    kImg: project(mem.Kimg, model.proj('img_k')),
+    kPat: project(mem.Kpat, model.proj('pat_k')),
+  }));
+}
+
+/** Eq. 4 at both levels: a_ret [B] and p [B,N]. Keys are projected here unless given. */
 export function stage1Forward(
   model: Stage1Model,
   mem: MemoryTensors,
   batch: QueryBatch,
   drops: DropMasks = {},
+  keys?: ProjectedKeys,
 ): { aRet: tf.Tensor1D; p: tf.Tensor2D } {
   return tf.tidy(() => {
     const { B, N } = batch;
+    const { kImg, kPat } = keys ?? projectKeys(model, mem);
     const qImg = project(tf.tensor2d(batch.qImg, [B, mem.bank.E]), model.proj('img_q'));
-    const kImg = project(mem.Kimg, model.proj('img_k'));
     const aRet = retrieve(qImg, kImg, mem.Vimg, drops.img).anomaly; // [B]
 
     const qPat = project(tf.tensor2d(batch.qPat, [B * N, mem.bank.D]), model.proj('pat_q'));
-    const kPat = project(mem.Kpat, model.proj('pat_k'));
     const p = retrieve(qPat, kPat, mem.Vpat, drops.pat).anomaly.reshape([B, N]) as tf.Tensor2D;
     return { aRet, p };
   });

@@ -36,6 +36,8 @@ export interface PromptEncoder {
 
 export type BranchName = 'A' | 'B';
 
+let nextVariableId = 0;
+
 /**
  * f_m: Linear(E, W) -> ReLU [ours] -> Linear(W, W), W = text width.
  * Kernels are stored [in, out] so the forward pass is a plain 2-D matMul.
@@ -58,8 +60,9 @@ export class BranchMlp {
       for (let i = 0; i < n; i++) out[i] = rng.uniform(-b, b);
       return out;
     };
+    // tfjs wants unique variable names across all live models
     const v = (data: Float32Array, shape: number[], part: string) =>
-      tf.variable(tf.tensor(data, shape), true, `stage2.branch${name}.${part}.${rng.int(0, 2 ** 31)}`);
+      tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `stage2.branch${name}.${part}.${nextVariableId++}`));
     return new BranchMlp(
       name,
       v(uniform(inDim * width, inDim), [inDim, width], 'fc1.kernel'),
@@ -93,7 +96,7 @@ export class BranchMlp {
   state(): ModelState {
     const out: ModelState = {};
     for (const [k, v] of Object.entries(this.parts())) {
-      out[`branch${this.name}.${k}`] = { dtype: 'F32', shape: v.shape.slice(), data: v.dataSync() as Float32Array };
+      out[`branch${this.name}.${k}`] = { dtype: 'F32', shape: v.shape.slice(), data: (v.dataSync() as Float32Array).slice() };
     }
     return out;
   }
@@ -106,7 +109,7 @@ export class BranchMlp {
       if (s.shape.join(',') !== v.shape.join(',')) {
         throw new Error(`Stage-2 model: tensor "${name}" has shape [${s.shape}], expected [${v.shape}]`);
       }
-      v.assign(tf.tensor(s.data, s.shape));
+      tf.tidy(() => v.assign(tf.tensor(s.data, s.shape)));
     }
   }
 

@@ -29,22 +29,25 @@ export const backboneParams = {
   },
   backbone_seed: { type: 'integer', default: 0, description: 'seed of the tiny backbone (ignored for a folder)' },
 };
-const loaded = new Map<string, Promise<ClipWeights>>();
+/** The last backbone loaded (one slot: a ViT-L/14 holds about 1.7 GB). */
+let last: { id: string; weights: Promise<ClipWeights> } | null = null;
 
 /**
  * The frozen CLIP weights for `source` ('tiny' or a Hugging Face folder),
- * loaded once per process: the cache key of a node needs their digest and
- * its run needs the tensors.
+ * kept between calls: the cache key of a node needs their digest and its
+ * run needs the tensors, so they are read once, not twice.
  */
 export function loadBackbone(source: string, seed: number): Promise<ClipWeights> {
   const id = source === 'tiny' ? `tiny:${seed}` : `dir:${source}`;
-  let p = loaded.get(id);
-  if (!p) {
-    p = loadClipWeights(source, { seed });
-    p.catch(() => loaded.delete(id));
-    loaded.set(id, p);
+  if (last?.id !== id) {
+    const weights = loadClipWeights(source, { seed });
+    const slot = { id, weights };
+    weights.catch(() => {
+      if (last === slot) last = null;
+    });
+    last = slot;
   }
-  return p;
+  return last!.weights;
 }
 
 /** Throw unless the weights are the backbone the features were extracted with. */

@@ -31,6 +31,14 @@ export function nodeTypeNames(): string[] {
   return [...registry.keys()].sort();
 }
 
+/** Modules of the built-in node types, relative to this file. */
+export const BUILTIN_MODULES: readonly string[] = [
+  './dataset.ts',
+  './synthetic-benchmark.ts',
+  './metrics.ts',
+  './method/index.ts',
+];
+
 /** Import every built-in node type module once (each registers itself). */
 let loaded: Promise<void> | null = null;
 export function loadBuiltinNodeTypes(): Promise<void> {
@@ -39,12 +47,7 @@ export function loadBuiltinNodeTypes(): Promise<void> {
     // itself, which register their own throwaway types and should not pay
     // for importing tfjs and sharp in every child process).
     const builtin = process.env.ENTROAD_BUILTIN_NODES !== '0';
-    const modules = builtin ? [
-      './dataset.ts',
-      './synthetic-benchmark.ts',
-      './metrics.ts',
-      './method/index.ts',
-    ] : [];
+    const modules = builtin ? BUILTIN_MODULES : [];
     for (const m of modules) {
       try {
         await import(m);

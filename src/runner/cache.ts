@@ -24,6 +24,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   createReadStream,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -64,9 +65,7 @@ export interface Staging {
 }
 
 export type Lookup =
-  | { state: 'hit'; manifest: Manifest }
-  | { state: 'miss' }
-  | { state: 'corrupt'; reason: string };
+  { state: 'hit'; manifest: Manifest } | { state: 'miss' } | { state: 'corrupt'; reason: string };
 
 const HOST = hostname();
 
@@ -168,7 +167,8 @@ export class Cache {
 
   /** First difference between an entry's files and its manifest, if any. */
   async check(dir: string, m: Manifest): Promise<string | undefined> {
-    if (m.format !== 1 || typeof m.files !== 'object' || !m.files) return 'manifest has an unknown format';
+    if (m.format !== 1 || typeof m.files !== 'object' || !m.files)
+      return 'manifest has an unknown format';
     const files = listFiles(join(dir, 'out'), dir);
     const listed = Object.keys(m.files).sort();
     if (files.join('\n') !== listed.join('\n')) {
@@ -180,7 +180,8 @@ export class Cache {
       const p = join(dir, f);
       const { size } = statSync(p);
       if (size !== m.files[f].size) return `${f}: size ${size}, manifest says ${m.files[f].size}`;
-      if ((await sha256File(p, size)) !== m.files[f].sha256) return `${f}: sha256 differs from manifest`;
+      if ((await sha256File(p, size)) !== m.files[f].sha256)
+        return `${f}: sha256 differs from manifest`;
     }
     return undefined;
   }
@@ -210,9 +211,9 @@ export class Cache {
       outputs[p] = join(dir, 'out', p);
       mkdirSync(outputs[p], { recursive: true });
     }
-    const tmpDir = join(dir, 'tmp');
-    mkdirSync(tmpDir, { recursive: true });
-    return { dir, outputs, tmpDir };
+    // The scratch directory is created by invoke() on first use of
+    // ctx.tmpDir; most nodes never touch it.
+    return { dir, outputs, tmpDir: join(dir, 'tmp') };
   }
 
   /**
@@ -220,8 +221,12 @@ export class Cache {
    * entry (a forced re-run) is swapped out; otherwise an entry committed by
    * someone else meanwhile wins and ours is discarded.
    */
-  async commit(s: Staging, m: Omit<Manifest, 'files' | 'format'>, replace = false): Promise<Manifest> {
-    rmSync(s.tmpDir, { recursive: true, force: true });
+  async commit(
+    s: Staging,
+    m: Omit<Manifest, 'files' | 'format'>,
+    replace = false,
+  ): Promise<Manifest> {
+    if (existsSync(s.tmpDir)) rmSync(s.tmpDir, { recursive: true, force: true });
     const files = await digestAll(s.dir, listFiles(join(s.dir, 'out'), s.dir));
     const manifest: Manifest = { format: 1, ...m, files };
     writeFileSync(join(s.dir, 'manifest.json'), JSON.stringify(manifest, null, 1));

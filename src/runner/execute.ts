@@ -6,7 +6,13 @@
  * other branches finish. On abort (Ctrl-C) queued nodes are skipped, running
  * ones are told through their AbortSignal and abandoned, and their staging
  * directories removed.
+ *
+ * Known shortcomings: a node waiting for another process's lock holds one
+ * of the `-j` slots while it waits; a node that ignores its AbortSignal keeps
+ * running in the background until the process exits (its output is
+ * discarded either way).
  */
+import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
@@ -49,7 +55,17 @@ class Interrupted extends Error {
 /** Keys being computed by this process, so equal nodes of one run share one computation. */
 const inflight = new Map<string, Promise<unknown>>();
 
-const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+// Peak resident memory of the process so far. Asking the kernel costs a
+// syscall; quick nodes (under 50 ms) reuse the last reading.
+let lastRss = 0;
+let lastRssAt = 0;
+const rssMb = (fresh = true) => {
+  if (fresh || performance.now() - lastRssAt > 50) {
+    lastRss = Math.round(process.resourceUsage().maxRSS / 1024);
+    lastRssAt = performance.now();
+  }
+  return lastRss;
+};
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 
 export async function execute(p: Pipeline, o: ExecOptions): Promise<Map<string, NodeOutcome>> {
@@ -62,7 +78,10 @@ export async function execute(p: Pipeline, o: ExecOptions): Promise<Map<string, 
       const ups = await Promise.all(n.deps.map((d) => done.get(d)!));
       const bad = ups.find((u) => u.rec.status === 'failed' || u.rec.status === 'skipped');
       if (bad || o.signal.aborted) {
-        return skipped(n, o.signal.aborted ? 'interrupted' : `upstream ${bad!.rec.id} ${bad!.rec.status}`);
+        return skipped(
+          n,
+          o.signal.aborted ? 'interrupted' : `upstream ${bad!.rec.id} ${bad!.rec.status}`,
+        );
       }
       return (await queue.add(async () => {
         if (o.signal.aborted) return skipped(n, 'interrupted');
@@ -86,7 +105,15 @@ export async function execute(p: Pipeline, o: ExecOptions): Promise<Map<string, 
 
 function skipped(n: PipelineNode, reason: string): NodeOutcome {
   return {
-    rec: { id: n.id, type: n.type.type, key: '', status: 'skipped', reason, seconds: 0, peakRssMb: rssMb() },
+    rec: {
+      id: n.id,
+      type: n.type.type,
+      key: '',
+      status: 'skipped',
+      reason,
+      seconds: 0,
+      peakRssMb: rssMb(false),
+    },
     dirs: {},
   };
 }
@@ -110,14 +137,32 @@ function gatherInputs(n: PipelineNode, outcomes: Map<string, NodeOutcome>) {
   return { inputs, inputLists, keys };
 }
 
-async function runNode(n: PipelineNode, outcomes: Map<string, NodeOutcome>, o: ExecOptions): Promise<NodeOutcome> {
+async function runNode(
+  n: PipelineNode,
+  outcomes: Map<string, NodeOutcome>,
+  o: ExecOptions,
+): Promise<NodeOutcome> {
   const t0 = performance.now();
-  const rec: NodeRecord = { id: n.id, type: n.type.type, key: '', status: 'ran', reason: '', seconds: 0, peakRssMb: 0 };
-  const finish = (status: NodeRecord['status'], reason: string, dirs: Record<string, string>, ing?: KeyIngredients, summary?: string): NodeOutcome => {
+  const rec: NodeRecord = {
+    id: n.id,
+    type: n.type.type,
+    key: '',
+    status: 'ran',
+    reason: '',
+    seconds: 0,
+    peakRssMb: 0,
+  };
+  const finish = (
+    status: NodeRecord['status'],
+    reason: string,
+    dirs: Record<string, string>,
+    ing?: KeyIngredients,
+    summary?: string,
+  ): NodeOutcome => {
     rec.status = status;
     rec.reason = reason;
     rec.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
-    rec.peakRssMb = rssMb();
+    rec.peakRssMb = rssMb(status === 'ran' && rec.seconds >= 0.05);
     if (summary) rec.summary = summary;
     return { rec, dirs, ingredients: ing };
   };
@@ -133,14 +178,23 @@ async function runNode(n: PipelineNode, outcomes: Map<string, NodeOutcome>, o: E
       const outputs = Object.fromEntries(ports.map((p) => [p, join(base, 'out', p)]));
       for (const d of Object.values(outputs)) await mkdir(d, { recursive: true });
       const tmpDir = join(base, 'tmp');
-      await mkdir(tmpDir, { recursive: true });
       const result = await invoke(n, { inputs, inputLists, outputs, tmpDir, key: keyOf(ing) }, o);
       await rm(tmpDir, { recursive: true, force: true });
       ing = withContent(ing, result?.contentKey);
       rec.key = keyOf(ing);
       const prev = o.prevIndex?.nodes[n.id];
-      const same = prev ? (prev.key === rec.key ? 'content unchanged' : 'content changed') : 'first run';
-      return finish('ran', `volatile: lists its input every run (${same})`, outputs, ing, result?.summary);
+      const same = prev
+        ? prev.key === rec.key
+          ? 'content unchanged'
+          : 'content changed'
+        : 'first run';
+      return finish(
+        'ran',
+        `volatile: lists its input every run (${same})`,
+        outputs,
+        ing,
+        result?.summary,
+      );
     }
 
     rec.key = keyOf(ing);
@@ -149,7 +203,8 @@ async function runNode(n: PipelineNode, outcomes: Map<string, NodeOutcome>, o: E
     let damaged: string | undefined;
     if (!forced) {
       const look = await o.cache.lookup(rec.key);
-      if (look.state === 'hit') return finish('cached', 'in cache', dirsOf(), ing, look.manifest.summary);
+      if (look.state === 'hit')
+        return finish('cached', 'in cache', dirsOf(), ing, look.manifest.summary);
       if (look.state === 'corrupt') damaged = noteDamage(n, rec.key, look.reason, o);
     }
 
@@ -159,7 +214,8 @@ async function runNode(n: PipelineNode, outcomes: Map<string, NodeOutcome>, o: E
     const work = (async () => {
       release = await acquireLock(o.cache.lockPath(rec.key), {
         signal: o.signal,
-        onWait: (holder) => o.reporter.message(`waiting ${n.id}: ${holder} is computing the same key`),
+        onWait: (holder) =>
+          o.reporter.message(`waiting ${n.id}: ${holder} is computing the same key`),
       });
       if (!forced) {
         const look = await o.cache.lookup(rec.key);
@@ -169,7 +225,11 @@ async function runNode(n: PipelineNode, outcomes: Map<string, NodeOutcome>, o: E
       const staging = await o.cache.stage(rec.key, ports);
       let result: NodeResult | void;
       try {
-        result = await invoke(n, { inputs, inputLists, outputs: staging.outputs, tmpDir: staging.tmpDir, key: rec.key }, o);
+        result = await invoke(
+          n,
+          { inputs, inputLists, outputs: staging.outputs, tmpDir: staging.tmpDir, key: rec.key },
+          o,
+        );
         await o.cache.commit(
           staging,
           {
@@ -199,19 +259,31 @@ async function runNode(n: PipelineNode, outcomes: Map<string, NodeOutcome>, o: E
       inflight.delete(flightKey);
       release?.();
     }
-    if (r.meanwhile) return finish('cached', 'computed meanwhile by another run', dirsOf(), ing, r.summary);
-    const why = forced ? 'forced (-f)' : damaged ? `damaged cache entry recomputed (${damaged})` : whyRan(n, ing, rec.key, o);
+    if (r.meanwhile)
+      return finish('cached', 'computed meanwhile by another run', dirsOf(), ing, r.summary);
+    const why = forced
+      ? 'forced (-f)'
+      : damaged
+        ? `damaged cache entry recomputed (${damaged})`
+        : whyRan(n, ing, rec.key, o);
     return finish('ran', why, dirsOf(), ing, r.summary);
   } catch (e) {
     const interrupted = e instanceof Interrupted || o.signal.aborted;
-    o.log.write('error', { node: n.id, event: 'node-error', msg: firstLine(e), stack: (e as Error)?.stack });
+    o.log.write('error', {
+      node: n.id,
+      event: 'node-error',
+      msg: firstLine(e),
+      stack: (e as Error)?.stack,
+    });
     return finish('failed', interrupted ? 'interrupted' : firstLine(e), {}, ing);
   }
 }
 
 function noteDamage(n: PipelineNode, key: string, reason: string, o: ExecOptions): string {
   o.log.write('warn', { node: n.id, event: 'cache-corrupt', key, msg: reason });
-  o.reporter.message(`warning: cache entry of ${n.id} (${key.slice(0, 12)}) was damaged: ${reason}; evicted, recomputing`);
+  o.reporter.message(
+    `warning: cache entry of ${n.id} (${key.slice(0, 12)}) was damaged: ${reason}; evicted, recomputing`,
+  );
   return reason;
 }
 
@@ -233,25 +305,34 @@ async function invoke(
   let done = 0;
   let total = 0;
   let label: string | undefined;
-  const ctx: NodeContext = {
+  const { tmpDir, ...rest } = part;
+  let tmpMade = false;
+  const ctx = {
     nodeId: n.id,
     params: n.params,
-    ...part,
+    ...rest,
+    // Created on first use: most nodes never need scratch space.
+    get tmpDir(): string {
+      if (!tmpMade) mkdirSync(tmpDir, { recursive: true });
+      tmpMade = true;
+      return tmpDir;
+    },
     runtime: o.runtime,
     signal: o.signal,
     log: {
-      info: (msg, fields) => {
+      info: (msg: string, fields?: Record<string, unknown>) => {
         o.log.write('info', { node: n.id, msg, ...fields });
         if (o.runtime.verbose) o.reporter.message(`  ${n.id}: ${msg}`);
       },
-      warn: (msg, fields) => {
+      warn: (msg: string, fields?: Record<string, unknown>) => {
         o.log.write('warn', { node: n.id, msg, ...fields });
         o.reporter.message(`warning ${n.id}: ${msg}`);
       },
-      data: (event, fields) => o.log.write('data', { node: n.id, event, ...fields }),
+      data: (event: string, fields: Record<string, unknown>) =>
+        o.log.write('data', { node: n.id, event, ...fields }),
     },
     progress: {
-      total: (t, l) => {
+      total: (t: number, l?: string) => {
         total = t;
         label = l;
         o.reporter.progress(n.id, done, total, label);
@@ -261,7 +342,7 @@ async function invoke(
         o.reporter.progress(n.id, done, total, label);
       },
     },
-  };
+  } satisfies NodeContext;
   o.log.write('info', { node: n.id, event: 'node-start', key: part.key });
   o.reporter.nodeStart(n.id);
   let onAbort: (() => void) | undefined;

@@ -72,24 +72,32 @@ export function diffIngredients(
   inputNodes: (port: string) => string[] = () => [],
 ): string[] {
   const out: string[] = [];
-  if (prev.keyFormat !== cur.keyFormat) out.push(`key format ${prev.keyFormat} -> ${cur.keyFormat} (runner upgraded)`);
+  if (prev.keyFormat !== cur.keyFormat)
+    out.push(`key format ${prev.keyFormat} -> ${cur.keyFormat} (runner upgraded)`);
   if (prev.type !== cur.type) out.push(`type ${prev.type} -> ${cur.type}`);
-  if (prev.version !== cur.version) out.push(`implementation version ${prev.version} -> ${cur.version}`);
+  if (prev.version !== cur.version)
+    out.push(`implementation version ${prev.version} -> ${cur.version}`);
   const p: string[] = [];
   diffValues(prev.params, cur.params, '', p);
   out.push(...p.map((d) => `param ${d}`));
   const r: string[] = [];
   diffValues(prev.runtime, cur.runtime, '', r);
   out.push(...r.map((d) => `runtime ${d}`));
-  const ports = [...new Set([...Object.keys(prev.inputs ?? {}), ...Object.keys(cur.inputs ?? {})])].sort();
+  const ports = [
+    ...new Set([...Object.keys(prev.inputs ?? {}), ...Object.keys(cur.inputs ?? {})]),
+  ].sort();
   for (const port of ports) {
     if (canonical(prev.inputs?.[port]) === canonical(cur.inputs?.[port])) continue;
     const a = prev.inputs?.[port];
     const b = cur.inputs?.[port];
     let from = inputNodes(port);
     // A list port: name only the positions whose key moved.
-    if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) from = from.filter((_, i) => a[i] !== b[i]);
-    const who = from.length === 1 ? `upstream node ${from[0]} has a new key` : `upstream nodes ${from.join(', ')} have new keys`;
+    if (Array.isArray(a) && Array.isArray(b) && a.length === b.length)
+      from = from.filter((_, i) => a[i] !== b[i]);
+    const who =
+      from.length === 1
+        ? `upstream node ${from[0]} has a new key`
+        : `upstream nodes ${from.join(', ')} have new keys`;
     out.push(`input ${port} changed${from.length ? ` (${who})` : ''}`);
   }
   if (prev.content !== cur.content) out.push('content changed (the files it lists differ)');

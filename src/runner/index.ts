@@ -19,7 +19,7 @@ export { loadPipeline, type Pipeline, type LoadOptions } from './load.ts';
 export { PipelineError, formatDiagnostic, type Diagnostic } from './errors.ts';
 export { Cache, defaultCacheDir } from './cache.ts';
 export { defaultResultsDir, type RunJson } from './record.ts';
-export { ConsoleReporter, silentReporter, type NodeRecord, type Reporter } from './report.ts';
+export { ConsoleReporter, formatSeconds, silentReporter, type NodeRecord, type Reporter } from './report.ts';
 export { planLoaded, runLoaded, type PlanEntry, type RunOptions, type RunResult } from './run.ts';
 export type { Override } from './overrides.ts';
 
@@ -35,7 +35,10 @@ export interface PipelineRunOptions extends RunOptions {
 }
 
 /** Plan without running (`run --dry-run`, `dag`). */
-export async function planRun(file: string, opts: PipelineRunOptions = {}): Promise<{ pipeline: Pipeline; plan: PlanEntry[] }> {
+export async function planRun(
+  file: string,
+  opts: PipelineRunOptions = {},
+): Promise<{ pipeline: Pipeline; plan: PlanEntry[] }> {
   const pipeline = await loadPipeline(file, { overrides: toOverrides(opts.overrides) });
   return { pipeline, plan: await planLoaded(pipeline, opts) };
 }
@@ -71,7 +74,8 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
   // Every point is validated before the first one runs: a typo in point 7
   // should not surface after six hours of work.
   const loaded: Pipeline[] = [];
-  for (const pt of points.length ? points : [[]]) loaded.push(await loadPipeline(file, { overrides: [...base, ...pt] }));
+  for (const pt of points.length ? points : [[]])
+    loaded.push(await loadPipeline(file, { overrides: [...base, ...pt] }));
 
   const results: SweepResult['points'] = [];
   for (const p of loaded) {
@@ -80,9 +84,12 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
     results.push({ ...r, overrides: p.overrides });
     if (r.status === 'interrupted') break;
   }
-  const status = results.some((r) => r.status === 'interrupted') || results.length < loaded.length
-    ? 'interrupted'
-    : results.some((r) => r.status === 'failed') ? 'failed' : 'ok';
+  const status =
+    results.some((r) => r.status === 'interrupted') || results.length < loaded.length
+      ? 'interrupted'
+      : results.some((r) => r.status === 'failed')
+        ? 'failed'
+        : 'ok';
   const dir = join(resultsDir, sweepId);
   mkdirSync(dir, { recursive: true });
   const sweepJson = {
@@ -108,10 +115,16 @@ export { renderDag, type DagFormat } from './dag.ts';
  * compared with the last run of this pipeline recorded in the cache; an
  * input that changed is followed upstream to the ingredient that moved.
  */
-export async function explainNode(file: string, nodeId: string, opts: PipelineRunOptions = {}): Promise<string[]> {
+export async function explainNode(
+  file: string,
+  nodeId: string,
+  opts: PipelineRunOptions = {},
+): Promise<string[]> {
   const { pipeline, plan } = await planRun(file, opts);
   if (!pipeline.byId.has(nodeId)) {
-    throw new Error(`no node "${nodeId}" in ${file} (nodes: ${[...pipeline.byId.keys()].join(', ')})`);
+    throw new Error(
+      `no node "${nodeId}" in ${file} (nodes: ${[...pipeline.byId.keys()].join(', ')})`,
+    );
   }
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const prev = await readIndex(cacheDir, pipeline.name);
@@ -124,7 +137,9 @@ export async function explainNode(file: string, nodeId: string, opts: PipelineRu
     const last = prev?.nodes[id];
     const head = `${pad}${id} (${e.type})`;
     if (e.state === 'volatile') {
-      lines.push(`${head}: volatile - lists its input on every run; its key follows the content${last ? ` (last key ${last.key.slice(0, 12)})` : ''}`);
+      lines.push(
+        `${head}: volatile - lists its input on every run; its key follows the content${last ? ` (last key ${last.key.slice(0, 12)})` : ''}`,
+      );
       return;
     }
     if (!e.ingredients || !e.key) {
@@ -133,20 +148,29 @@ export async function explainNode(file: string, nodeId: string, opts: PipelineRu
     }
     const state = e.state === 'cached' ? 'in cache' : 'not in cache';
     if (!last) {
-      lines.push(`${head}: key ${e.key.slice(0, 12)} (${state}); no earlier run of this node recorded in ${cacheDir}`);
+      lines.push(
+        `${head}: key ${e.key.slice(0, 12)} (${state}); no earlier run of this node recorded in ${cacheDir}`,
+      );
       return;
     }
     if (last.key === e.key) {
-      lines.push(`${head}: key ${e.key.slice(0, 12)} unchanged since the run of ${last.at} (${state})`);
+      lines.push(
+        `${head}: key ${e.key.slice(0, 12)} unchanged since the run of ${last.at} (${state})`,
+      );
       return;
     }
-    lines.push(`${head}: key ${last.key.slice(0, 12)} -> ${e.key.slice(0, 12)} (${state}); since the run of ${last.at}:`);
+    lines.push(
+      `${head}: key ${last.key.slice(0, 12)} -> ${e.key.slice(0, 12)} (${state}); since the run of ${last.at}:`,
+    );
     const n = pipeline.byId.get(id)!;
     const fromPort = (port: string) => portNodes(n, port);
-    for (const d of diffIngredients(last.ingredients, e.ingredients, fromPort)) lines.push(`${pad}  - ${d}`);
+    for (const d of diffIngredients(last.ingredients, e.ingredients, fromPort))
+      lines.push(`${pad}  - ${d}`);
     for (const [port, v] of Object.entries(e.ingredients.inputs)) {
       if (canonical(v) === canonical(last.ingredients.inputs?.[port])) continue;
-      const ups = n.inputs[port] ? [n.inputs[port].node] : (n.inputLists[port] ?? []).map((r) => r.node);
+      const ups = n.inputs[port]
+        ? [n.inputs[port].node]
+        : (n.inputLists[port] ?? []).map((r) => r.node);
       for (const u of new Set(ups)) visit(u, depth + 2);
     }
   };

@@ -71,7 +71,10 @@ function loadRaw(abs: string, shown: string, chain: string[], diags: Diagnostics
   const parentAbs = resolve(dirname(abs), ext);
   const parentShown = normalize(join(dirname(shown), ext));
   if (chain.includes(parentAbs) || parentAbs === abs) {
-    diags.add(extLoc, `extends ${ext} makes a loop (${[...chain, abs, parentAbs].map((p) => basename(p)).join(' -> ')})`);
+    diags.add(
+      extLoc,
+      `extends ${ext} makes a loop (${[...chain, abs, parentAbs].map((p) => basename(p)).join(' -> ')})`,
+    );
     diags.throwIfAny();
   }
   if (!existsSync(parentAbs)) {
@@ -99,7 +102,10 @@ export async function loadPipeline(file: string, opts: LoadOptions = {}): Promis
 
   for (const k of Object.keys(data)) {
     if (!TOP_FIELDS.includes(k)) {
-      diags.add(locs.key([k]), `unknown top-level field "${k}" (expected ${TOP_FIELDS.join(', ')})`);
+      diags.add(
+        locs.key([k]),
+        `unknown top-level field "${k}" (expected ${TOP_FIELDS.join(', ')})`,
+      );
     }
   }
   const sweep = yamlSweep(data.sweep, locs, diags);
@@ -158,7 +164,12 @@ function applyOverrides(
   const out: Record<string, unknown> = {};
   const nodeIds = Object.keys(isPlainObject(data.nodes) ? data.nodes : {});
   for (const o of list) {
-    const flag: Loc = { file: '', line: 0, col: 0, flag: o.loc ? `${o.source} (${o.loc.file}:${o.loc.line}:${o.loc.col})` : o.source };
+    const flag: Loc = {
+      file: '',
+      line: 0,
+      col: 0,
+      flag: o.loc ? `${o.source} (${o.loc.file}:${o.loc.line}:${o.loc.col})` : o.source,
+    };
     let segs: string[];
     try {
       segs = dataPath(o.path, nodeIds);
@@ -171,7 +182,10 @@ function applyOverrides(
       // Setting a top-level param nothing declares is almost always a typo
       // that would leave the run unchanged.
       const known = Object.keys(params).join(', ') || 'none';
-      diags.add(flag, `no top-level param "${segs[1]}" (params: ${known}); declare it under params: first`);
+      diags.add(
+        flag,
+        `no top-level param "${segs[1]}" (params: ${known}); declare it under params: first`,
+      );
       continue;
     }
     const node = segs[0] === 'nodes' ? segs[1] : undefined;
@@ -208,7 +222,10 @@ function pickMetrics(
     const m = typeof spec === 'string' ? /^([^.]+)\.([^.]+)$/.exec(spec) : null;
     const n = m ? byId.get(m[1]) : undefined;
     if (!m || !n || n.type.outputs[m[2]]?.kind !== 'metrics') {
-      diags.add(locs.value(['metrics']), '`metrics` must name an output of kind metrics as <node>.<port>');
+      diags.add(
+        locs.value(['metrics']),
+        '`metrics` must name an output of kind metrics as <node>.<port>',
+      );
       return undefined;
     }
     return { node: m[1], port: m[2] };

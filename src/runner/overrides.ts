@@ -46,9 +46,7 @@ export function dataPath(path: string, nodeIds: string[]): string[] {
     return ['nodes', segs[0], 'params', ...segs.slice(1)];
   }
   const hint = nodeIds.length ? `nodes: ${nodeIds.join(', ')}` : 'the pipeline has no nodes';
-  throw new Error(
-    `"${path}" is neither params.<name> nor <node>.<param> (${hint})`,
-  );
+  throw new Error(`"${path}" is neither params.<name> nor <node>.<param> (${hint})`);
 }
 
 /** The sub-schema at `segs` below `schema` (properties / items). */
@@ -79,21 +77,31 @@ function jsonType(v: unknown): string {
 }
 
 export function describeSchema(schema: Schema | undefined, current?: unknown): string {
-  if (schema?.enum) return `one of ${schema.enum.map((x: unknown) => JSON.stringify(x)).join(', ')}`;
+  if (schema?.enum)
+    return `one of ${schema.enum.map((x: unknown) => JSON.stringify(x)).join(', ')}`;
   const types = typesOf(schema, current);
   const one = (t: string): string => {
     switch (t) {
-      case 'boolean': return 'a boolean (true or false)';
-      case 'integer': return 'an integer';
-      case 'number': return 'a number';
-      case 'string': return 'a string';
-      case 'null': return 'null';
-      case 'object': return 'a map like {a: 1}';
+      case 'boolean':
+        return 'a boolean (true or false)';
+      case 'integer':
+        return 'an integer';
+      case 'number':
+        return 'a number';
+      case 'string':
+        return 'a string';
+      case 'null':
+        return 'null';
+      case 'object':
+        return 'a map like {a: 1}';
       case 'array': {
         const it = schema?.items ? typesOf(schema.items, undefined)[0] : undefined;
-        return it ? `a list of ${it === 'integer' ? 'integers' : it + 's'} like [6,12]` : 'a list like [6,12]';
+        return it
+          ? `a list of ${it === 'integer' ? 'integers' : it + 's'} like [6,12]`
+          : 'a list like [6,12]';
       }
-      default: return t;
+      default:
+        return t;
     }
   };
   return types.length ? types.map(one).join(' or ') : 'a value';
@@ -144,7 +152,10 @@ export function coerce(text: string, schema: Schema | undefined, current?: unkno
     if (!types.includes(type)) continue;
     const v = tryType(type, t, schema);
     if (v !== NO) {
-      if (schema?.enum && !schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(v))) {
+      if (
+        schema?.enum &&
+        !schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(v))
+      ) {
         continue;
       }
       return v;

@@ -3,7 +3,16 @@
  * log.jsonl and (when a metrics node ran) metrics.json. The formats are the
  * ones the metrics views and experiment scripts read; see docs/PIPELINES.md.
  */
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -39,7 +48,7 @@ const pad = (n: number) => String(n).padStart(2, '0');
 export function newRunId(name: string, d = new Date()): string {
   const day = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
   const time = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
-  const safe = name.replace(/[^\w.-]/g, '_');
+  const safe = name.replace(/[^\w-]/g, '_'); // no dots: staging names split on them
   return `${safe}-${day}-${time}-${randomBytes(2).toString('hex')}`;
 }
 
@@ -89,13 +98,19 @@ export class RunLog {
 export class RunDir {
   readonly dir: string;
   readonly log: RunLog;
-  constructor(resultsDir: string, readonly runId: string) {
+  constructor(
+    resultsDir: string,
+    readonly runId: string,
+  ) {
     this.dir = join(resultsDir, runId);
     mkdirSync(this.dir, { recursive: true });
     this.log = new RunLog(join(this.dir, 'log.jsonl'));
   }
   writeResolved(resolved: Record<string, unknown>): void {
-    writeFileSync(join(this.dir, 'pipeline.resolved.yaml'), stringify(resolved, { aliasDuplicateObjects: false }));
+    writeFileSync(
+      join(this.dir, 'pipeline.resolved.yaml'),
+      stringify(resolved, { aliasDuplicateObjects: false }),
+    );
   }
   writeRun(run: RunJson): void {
     writeFileSync(join(this.dir, 'run.json'), JSON.stringify(run, null, 2) + '\n');

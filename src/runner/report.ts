@@ -44,7 +44,11 @@ export function formatSeconds(s: number): string {
 /** The short form of a reason; --verbose shows the whole of it. */
 export function briefReason(r: NodeRecord): string {
   if (r.status !== 'ran') return r.reason;
-  if (r.reason.startsWith('forced') || r.reason.startsWith('volatile') || r.reason.startsWith('not in cache')) {
+  if (
+    r.reason.startsWith('forced') ||
+    r.reason.startsWith('volatile') ||
+    r.reason.startsWith('not in cache')
+  ) {
     return r.reason.split(' (')[0];
   }
   if (r.reason.startsWith('damaged')) return 'damaged cache entry recomputed';
@@ -84,6 +88,8 @@ export class ConsoleReporter implements Reporter {
     private readonly width = 12,
     out: NodeJS.WriteStream = process.stdout,
     private readonly verbose = false,
+    /** Without a TTY, a progress line at most this often per node. */
+    private readonly plainEveryMs = 5000,
   ) {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
     this.write = (s) => out.write(s + '\n');
@@ -113,7 +119,12 @@ export class ConsoleReporter implements Reporter {
         cliProgress.Presets.shades_classic,
       );
       let bar = this.bars.get(id);
-      const payload = { node: id.padEnd(this.width), rate, etaText: formatSeconds(eta), label: label ?? '' };
+      const payload = {
+        node: id.padEnd(this.width),
+        rate,
+        etaText: formatSeconds(eta),
+        label: label ?? '',
+      };
       if (!bar) {
         bar = this.multi.create(total, done, payload);
         this.bars.set(id, bar);
@@ -123,7 +134,8 @@ export class ConsoleReporter implements Reporter {
       }
       return;
     }
-    if (now - r.lastPrint >= 5000 || (done === total && now - r.start >= 5000)) {
+    const every = this.plainEveryMs;
+    if (now - r.lastPrint >= every || (done === total && now - r.start >= every)) {
       r.lastPrint = now;
       const what = label ? ` ${label}` : '';
       this.write(`  ${id}: ${done}/${total}${what} (${rate}/s, ETA ${formatSeconds(eta)})`);

@@ -31,7 +31,9 @@ const RANGE = /^\s*(-?[\d.e+-]+)\s*:\s*(-?[\d.e+-]+)\s*:\s*(-?[\d.e+-]+)\s*$/i;
 
 export function rangeValues(start: number, stop: number, step: number): number[] {
   if (!(step > 0) || !Number.isFinite(start) || !Number.isFinite(stop)) {
-    throw new Error(`range needs finite start/stop and a positive step (got ${start}:${stop}:${step})`);
+    throw new Error(
+      `range needs finite start/stop and a positive step (got ${start}:${stop}:${step})`,
+    );
   }
   const out: number[] = [];
   const n = Math.floor((stop - start) / step + 1e-9);
@@ -79,7 +81,8 @@ export function yamlSweep(spec: unknown, locs: LocTable, diags: Diagnostics): Sw
 
   const axes: Axis[] = [];
   if (spec.grid !== undefined) {
-    if (!isPlainObject(spec.grid)) diags.add(at('grid'), 'sweep.grid must map paths to lists of values');
+    if (!isPlainObject(spec.grid))
+      diags.add(at('grid'), 'sweep.grid must map paths to lists of values');
     else {
       for (const [path, v] of Object.entries(spec.grid)) {
         const loc = at('grid', path);

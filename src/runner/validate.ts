@@ -102,25 +102,27 @@ function paramError(
   }
   if (e.keyword === 'required') {
     const miss = String((e.params as { missingProperty: string }).missingProperty);
-    return [locs.key(['nodes', ...base.slice(1, 2)]), `missing required param "${[...segs, miss].join('.')}" for type "${t.type}"`];
+    return [
+      locs.key(['nodes', ...base.slice(1, 2)]),
+      `missing required param "${[...segs, miss].join('.')}" for type "${t.type}"`,
+    ];
   }
   let got: unknown = params;
   for (const s of segs) got = (got as Record<string, unknown>)?.[s];
   const detail =
     e.keyword === 'enum'
-      ? `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((x) => JSON.stringify(x)).join(', ')}`
-      : e.message ?? 'is invalid';
+      ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((x) => JSON.stringify(x)).join(', ')}`
+      : (e.message ?? 'is invalid');
   return [locs.value([...base, ...segs]), `param "${name}" ${detail} (got ${JSON.stringify(got)})`];
 }
 
 /** Build and check all nodes; returns them in topological order. */
-export function checkNodes(
-  nodesRaw: unknown,
-  locs: LocTable,
-  diags: Diagnostics,
-): PipelineNode[] {
+export function checkNodes(nodesRaw: unknown, locs: LocTable, diags: Diagnostics): PipelineNode[] {
   if (!isPlainObject(nodesRaw) || Object.keys(nodesRaw).length === 0) {
-    diags.add(locs.value(['nodes']), 'a pipeline needs a `nodes:` map of node id -> {type, params, inputs}');
+    diags.add(
+      locs.value(['nodes']),
+      'a pipeline needs a `nodes:` map of node id -> {type, params, inputs}',
+    );
     return [];
   }
   const nodes = new Map<string, PipelineNode>();
@@ -132,27 +134,51 @@ export function checkNodes(
   return topoOrder(nodes, diags);
 }
 
-function checkNode(id: string, raw: unknown, locs: LocTable, diags: Diagnostics): PipelineNode | undefined {
+function checkNode(
+  id: string,
+  raw: unknown,
+  locs: LocTable,
+  diags: Diagnostics,
+): PipelineNode | undefined {
   const at = ['nodes', id];
   if (!ID.test(id)) {
-    diags.add(locs.key(at), `node id "${id}" must be letters, digits, _ or - (no dots: inputs use <node>.<port>)`);
+    diags.add(
+      locs.key(at),
+      `node id "${id}" must be letters, digits, _ or - (no dots: inputs use <node>.<port>)`,
+    );
   }
   if (!isPlainObject(raw)) {
-    diags.add(locs.value(at), 'a node must be a map with `type:` (and optional params, inputs)', id);
+    diags.add(
+      locs.value(at),
+      'a node must be a map with `type:` (and optional params, inputs)',
+      id,
+    );
     return undefined;
   }
   for (const k of Object.keys(raw)) {
     if (!NODE_FIELDS.includes(k)) {
-      diags.add(locs.key([...at, k]), `unknown field "${k}" (expected ${NODE_FIELDS.join(', ')})`, id);
+      diags.add(
+        locs.key([...at, k]),
+        `unknown field "${k}" (expected ${NODE_FIELDS.join(', ')})`,
+        id,
+      );
     }
   }
   if (typeof raw.type !== 'string') {
-    diags.add(locs.key(at), `missing "type:" (known types: ${nodeTypeNames().join(', ') || 'none registered'})`, id);
+    diags.add(
+      locs.key(at),
+      `missing "type:" (known types: ${nodeTypeNames().join(', ') || 'none registered'})`,
+      id,
+    );
     return undefined;
   }
   const t = getNodeType(raw.type);
   if (!t) {
-    diags.add(locs.value([...at, 'type']), `unknown node type "${raw.type}" (known types: ${nodeTypeNames().join(', ') || 'none registered'})`, id);
+    diags.add(
+      locs.value([...at, 'type']),
+      `unknown node type "${raw.type}" (known types: ${nodeTypeNames().join(', ') || 'none registered'})`,
+      id,
+    );
     return undefined;
   }
   let params: Record<string, unknown> = {};
@@ -161,7 +187,15 @@ function checkNode(id: string, raw: unknown, locs: LocTable, diags: Diagnostics)
   } else params = structuredClone((raw.params ?? {}) as Record<string, unknown>);
   checkParams(id, t, params, locs, diags);
 
-  const node: PipelineNode = { id, type: t, params, inputs: {}, inputLists: {}, deps: [], loc: locs.key(at) };
+  const node: PipelineNode = {
+    id,
+    type: t,
+    params,
+    inputs: {},
+    inputLists: {},
+    deps: [],
+    loc: locs.key(at),
+  };
   const inputs = raw.inputs ?? {};
   if (!isPlainObject(inputs)) {
     diags.add(locs.value([...at, 'inputs']), '`inputs` must be a map of port: <node>.<port>', id);
@@ -172,12 +206,18 @@ function checkNode(id: string, raw: unknown, locs: LocTable, diags: Diagnostics)
     const ploc = [...at, 'inputs', port];
     if (!spec) {
       const ports = Object.keys(t.inputs).join(', ') || 'none';
-      diags.add(locs.key(ploc), `type "${t.type}" has no input port "${port}" (ports: ${ports})`, id);
+      diags.add(
+        locs.key(ploc),
+        `type "${t.type}" has no input port "${port}" (ports: ${ports})`,
+        id,
+      );
       continue;
     }
     if (spec.multiple) {
       const list = Array.isArray(v) ? v : [v];
-      node.inputLists[port] = list.flatMap((x, i) => parseRef(x, Array.isArray(v) ? [...ploc, i] : ploc, id, locs, diags));
+      node.inputLists[port] = list.flatMap((x, i) =>
+        parseRef(x, Array.isArray(v) ? [...ploc, i] : ploc, id, locs, diags),
+      );
     } else if (Array.isArray(v)) {
       diags.add(locs.value(ploc), `input "${port}" takes one artifact, not a list`, id);
     } else {
@@ -187,21 +227,40 @@ function checkNode(id: string, raw: unknown, locs: LocTable, diags: Diagnostics)
   }
   for (const [port, spec] of Object.entries(t.inputs)) {
     if (spec.optional || port in inputs) continue;
-    diags.add(locs.key(at), `missing input "${port}" (kind ${spec.kind}); connect it as inputs: { ${port}: <node>.<port> }`, id);
+    diags.add(
+      locs.key(at),
+      `missing input "${port}" (kind ${spec.kind}); connect it as inputs: { ${port}: <node>.<port> }`,
+      id,
+    );
   }
   return node;
 }
 
-function parseRef(v: unknown, at: (string | number)[], id: string, locs: LocTable, diags: Diagnostics): InputRef[] {
+function parseRef(
+  v: unknown,
+  at: (string | number)[],
+  id: string,
+  locs: LocTable,
+  diags: Diagnostics,
+): InputRef[] {
   const m = typeof v === 'string' ? /^([^.\s]+)\.([^.\s]+)$/.exec(v) : null;
   if (!m) {
-    diags.add(locs.value(at), `input ${JSON.stringify(v)} must be written <node>.<output port>`, id);
+    diags.add(
+      locs.value(at),
+      `input ${JSON.stringify(v)} must be written <node>.<output port>`,
+      id,
+    );
     return [];
   }
   return [{ node: m[1], port: m[2], loc: locs.value(at) }];
 }
 
-function checkEdges(n: PipelineNode, nodes: Map<string, PipelineNode>, locs: LocTable, diags: Diagnostics): void {
+function checkEdges(
+  n: PipelineNode,
+  nodes: Map<string, PipelineNode>,
+  locs: LocTable,
+  diags: Diagnostics,
+): void {
   const refs: [string, InputRef][] = [
     ...Object.entries(n.inputs),
     ...Object.entries(n.inputLists).flatMap(([p, l]) => l.map((r) => [p, r] as [string, InputRef])),
@@ -211,18 +270,30 @@ function checkEdges(n: PipelineNode, nodes: Map<string, PipelineNode>, locs: Loc
     const up = nodes.get(r.node);
     if (!up) {
       const have = [...nodes.keys()].join(', ');
-      diags.add(r.loc, `input "${port}" names node "${r.node}", which is not in the pipeline (nodes: ${have})`, n.id);
+      diags.add(
+        r.loc,
+        `input "${port}" names node "${r.node}", which is not in the pipeline (nodes: ${have})`,
+        n.id,
+      );
       continue;
     }
     const out = up.type.outputs[r.port];
     if (!out) {
       const ports = Object.keys(up.type.outputs).join(', ') || 'none';
-      diags.add(r.loc, `input "${port}" names output "${r.node}.${r.port}", but type "${up.type.type}" has outputs: ${ports}`, n.id);
+      diags.add(
+        r.loc,
+        `input "${port}" names output "${r.node}.${r.port}", but type "${up.type.type}" has outputs: ${ports}`,
+        n.id,
+      );
       continue;
     }
     const want = n.type.inputs[port].kind;
     if (out.kind !== want) {
-      diags.add(r.loc, `input "${port}" expects kind ${want}, but ${r.node}.${r.port} is kind ${out.kind}`, n.id);
+      diags.add(
+        r.loc,
+        `input "${port}" expects kind ${want}, but ${r.node}.${r.port} is kind ${out.kind}`,
+        n.id,
+      );
       continue;
     }
     deps.add(r.node);
@@ -255,7 +326,11 @@ function topoOrder(nodes: Map<string, PipelineNode>, diags: Diagnostics): Pipeli
     const edge = [...Object.values(first.inputs), ...Object.values(first.inputLists).flat()].find(
       (r) => r.node === cycle[1],
     );
-    diags.add(edge?.loc ?? first.loc, `cycle: ${[...cycle].reverse().join(' -> ')} (a node cannot depend on its own output)`, first.id);
+    diags.add(
+      edge?.loc ?? first.loc,
+      `cycle: ${[...cycle].reverse().join(' -> ')} (a node cannot depend on its own output)`,
+      first.id,
+    );
   }
   return out;
 }

@@ -134,7 +134,10 @@ export function parseYamlText(source: string, shown: string): YamlSource {
   let syntax = false;
   for (const err of doc.errors) {
     if (err.code === 'DUPLICATE_KEY') {
-      diags.add(at(err.pos[0]), 'duplicate key (each key may appear once in a map; remove or rename one)');
+      diags.add(
+        at(err.pos[0]),
+        'duplicate key (each key may appear once in a map; remove or rename one)',
+      );
     } else if (!syntax) {
       syntax = true;
       diags.add(at(err.pos[0]), `YAML syntax: ${err.message.split('\n')[0]}`);

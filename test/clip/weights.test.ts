@@ -80,6 +80,10 @@ t.test('clear errors naming the file and tensor', async (t) => {
   const noCfg = mkdtempSync(path.join(os.tmpdir(), 'clip-nocfg-'));
   await t.rejects(loadClipWeights(noCfg), /config\.json: missing/);
 
+  const badJson = mkdtempSync(path.join(os.tmpdir(), 'clip-badjson-'));
+  writeFileSync(path.join(badJson, 'config.json'), '{"vision_config": ');
+  await t.rejects(loadClipWeights(badJson), /config\.json: not valid JSON/);
+
   const noWeights = mkdtempSync(path.join(os.tmpdir(), 'clip-now-'));
   copyFileSync(path.join(CLIP_TINY, 'config.json'), path.join(noWeights, 'config.json'));
   await t.rejects(loadClipWeights(noWeights), /no model\.safetensors or model\.safetensors\.index\.json/);

@@ -160,3 +160,13 @@ t.test('metrics node: maps of another dataset are refused', async (t) => {
   const { ctx } = ctxFor('metrics', { ...b, maps: other.maps }, params);
   await t.rejects(getNodeType('metrics')!.run(ctx), /maps\/index.json lists 1 samples but the dataset has 12/);
 });
+
+t.test('metrics node: a map at another size names the sample and the file', async (t) => {
+  const b = await build('wrongsize', true);
+  writeMap(b.maps, 2, new Float32Array(15 * 15), 15);
+  const { ctx } = ctxFor('metrics', b, params);
+  await t.rejects(
+    getNodeType('metrics')!.run(ctx),
+    /map-2\.safetensors: map of sample alpha\/test\/bad\/2\.png has 225 values, expected 16x16/,
+  );
+});

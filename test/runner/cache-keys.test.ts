@@ -15,9 +15,12 @@ const opts = { cacheDir: sb.cacheDir, resultsDir: sb.resultsDir };
 const cache = new Cache(sb.cacheDir);
 const status = (r: RunResult) => Object.fromEntries(r.nodes.map((n) => [n.id, n.status]));
 const keyOf = (r: RunResult, id: string) => r.nodes.find((n) => n.id === id)!.key;
-const value = (r: RunResult, id: string) => readFileSync(join(cache.portDir(keyOf(r, id), 'out'), 'value.txt'), 'utf8');
+const value = (r: RunResult, id: string) =>
+  readFileSync(join(cache.portDir(keyOf(r, id), 'out'), 'value.txt'), 'utf8');
 
-const chain = sb.write('chain.yaml', `
+const chain = sb.write(
+  'chain.yaml',
+  `
 params: { mid: m1 }
 nodes:
   a: { type: t-write, params: { text: a } }
@@ -25,28 +28,38 @@ nodes:
   c: { type: t-write, inputs: { src: b.out } }
   d: { type: t-write, params: { text: d } }
   e: { type: t-write, inputs: { src: d.out } }
-`);
+`,
+);
 
-t.test('a param change re-runs exactly the downstream set; changing it back is a hit with the original artifact', async (t) => {
-  const first = await runPipeline(chain, opts);
-  t.same(status(first), { a: 'ran', b: 'ran', c: 'ran', d: 'ran', e: 'ran' });
-  const original = value(first, 'c');
+t.test(
+  'a param change re-runs exactly the downstream set; changing it back is a hit with the original artifact',
+  async (t) => {
+    const first = await runPipeline(chain, opts);
+    t.same(status(first), { a: 'ran', b: 'ran', c: 'ran', d: 'ran', e: 'ran' });
+    const original = value(first, 'c');
 
-  const changed = await runPipeline(chain, { ...opts, overrides: ['params.mid=m2'] });
-  t.same(status(changed), { a: 'cached', b: 'ran', c: 'ran', d: 'cached', e: 'cached' });
-  t.equal(changed.nodes.find((n) => n.id === 'b')!.reason, 'param text "m1" -> "m2"');
-  t.equal(value(changed, 'c'), '[a:a:1][b:m2:1][c:x:1]');
+    const changed = await runPipeline(chain, { ...opts, overrides: ['params.mid=m2'] });
+    t.same(status(changed), { a: 'cached', b: 'ran', c: 'ran', d: 'cached', e: 'cached' });
+    t.equal(changed.nodes.find((n) => n.id === 'b')!.reason, 'param text "m1" -> "m2"');
+    t.equal(value(changed, 'c'), '[a:a:1][b:m2:1][c:x:1]');
 
-  const back = await runPipeline(chain, opts);
-  t.same(status(back), { a: 'cached', b: 'cached', c: 'cached', d: 'cached', e: 'cached' });
-  t.equal(keyOf(back, 'c'), keyOf(first, 'c'));
-  t.equal(value(back, 'c'), original);
-  t.same(sb.counts(), { a: 1, b: 2, c: 2, d: 1, e: 1 });
-});
+    const back = await runPipeline(chain, opts);
+    t.same(status(back), { a: 'cached', b: 'cached', c: 'cached', d: 'cached', e: 'cached' });
+    t.equal(keyOf(back, 'c'), keyOf(first, 'c'));
+    t.equal(value(back, 'c'), original);
+    t.same(sb.counts(), { a: 1, b: 2, c: 2, d: 1, e: 1 });
+  },
+);
 
-t.test('a removed param falls back to its default, and the key is the default\'s', async (t) => {
-  const explicit = sb.write('explicit.yaml', 'nodes:\n  a: { type: t-write, params: { text: z, n: 1 } }\n');
-  const changed = sb.write('changed.yaml', 'nodes:\n  a: { type: t-write, params: { text: z, n: 2 } }\n');
+t.test("a removed param falls back to its default, and the key is the default's", async (t) => {
+  const explicit = sb.write(
+    'explicit.yaml',
+    'nodes:\n  a: { type: t-write, params: { text: z, n: 1 } }\n',
+  );
+  const changed = sb.write(
+    'changed.yaml',
+    'nodes:\n  a: { type: t-write, params: { text: z, n: 2 } }\n',
+  );
   const removed = sb.write('removed.yaml', 'nodes:\n  a: { type: t-write, params: { text: z } }\n');
   const r1 = await runPipeline(explicit, opts);
   const r2 = await runPipeline(changed, opts);
@@ -57,13 +70,18 @@ t.test('a removed param falls back to its default, and the key is the default\'s
 });
 
 t.test('keys do not depend on the order keys are written in', async (t) => {
-  const one = sb.write('order1.yaml', `
+  const one = sb.write(
+    'order1.yaml',
+    `
 params: { p: 1, q: two }
 nodes:
   x: { type: t-write, params: { text: "\${q}", n: "\${p}", layers: [1, 2] } }
   y: { type: t-metrics, inputs: { parts: [x.out] }, params: { score: 0.25 } }
-`);
-  const two = sb.write('order2.yaml', `
+`,
+  );
+  const two = sb.write(
+    'order2.yaml',
+    `
 nodes:
   y:
     params: { score: 0.25 }
@@ -76,7 +94,8 @@ nodes:
       text: "\${q}"
     type: t-write
 params: { q: two, p: 1 }
-`);
+`,
+  );
   const r1 = await runPipeline(one, opts);
   const r2 = await runPipeline(two, opts);
   t.same(r2.nodes.map((n) => [n.id, n.key]).sort(), r1.nodes.map((n) => [n.id, n.key]).sort());
@@ -88,23 +107,33 @@ t.test('a dataset copied to another folder is a hit; an edited file is not', asy
   mkdirSync(join(here, 'good'), { recursive: true });
   writeFileSync(join(here, 'good', '1.txt'), 'one');
   writeFileSync(join(here, 'good', '2.txt'), 'two');
-  const file = sb.write('data.yaml', `
+  const file = sb.write(
+    'data.yaml',
+    `
 nodes:
   list: { type: t-list, params: { root: ${here} } }
   use: { type: t-consume, inputs: { data: list.samples } }
-`);
+`,
+  );
   const r1 = await runPipeline(file, opts);
   t.same(status(r1), { list: 'ran', use: 'ran' });
 
   const there = join(sb.dir, 'elsewhere', 'data-copy');
   cpSync(here, there, { recursive: true });
   const r2 = await runPipeline(file, { ...opts, overrides: [`list.root=${there}`] });
-  t.same(status(r2), { list: 'ran', use: 'cached' }, 'the listing runs (volatile), its consumer is a hit');
+  t.same(
+    status(r2),
+    { list: 'ran', use: 'cached' },
+    'the listing runs (volatile), its consumer is a hit',
+  );
   t.equal(keyOf(r2, 'list'), keyOf(r1, 'list'));
   t.match(r2.nodes[0].reason, /content unchanged/);
 
   writeFileSync(join(there, 'good', '2.txt'), 'TWO');
   const r3 = await runPipeline(file, { ...opts, overrides: [`list.root=${there}`] });
   t.same(status(r3), { list: 'ran', use: 'ran' });
-  t.equal(readFileSync(join(cache.portDir(keyOf(r3, 'use'), 'out'), 'value.txt'), 'utf8'), 'one|TWO');
+  t.equal(
+    readFileSync(join(cache.portDir(keyOf(r3, 'use'), 'out'), 'value.txt'), 'utf8'),
+    'one|TWO',
+  );
 });

@@ -11,8 +11,12 @@ import { coerce, splitTopLevel } from '../../src/runner/overrides.ts';
 
 const sb = sandbox();
 
-t.test('extends: maps merge deeply, lists replace, null deletes, name is not inherited', async (t) => {
-  sb.write('base.yaml', `
+t.test(
+  'extends: maps merge deeply, lists replace, null deletes, name is not inherited',
+  async (t) => {
+    sb.write(
+      'base.yaml',
+      `
 name: base
 params: { alpha: 0.5, tags: [a, b], keep: 1, drop: 2 }
 nodes:
@@ -22,24 +26,34 @@ nodes:
   b:
     type: t-write
     inputs: { src: a.out }
-`);
-  const file = sb.write('ablation.yaml', `
+`,
+    );
+    const file = sb.write(
+      'ablation.yaml',
+      `
 extends: base.yaml
 params: { alpha: 0.9, tags: [c], drop: null }
 nodes:
   a:
     params: { layers: [24] }
   b: null
-`);
-  const p = await loadPipeline(file);
-  t.equal(p.name, 'ablation');
-  t.same(p.params, { alpha: 0.9, tags: ['c'], keep: 1 });
-  t.same(p.nodes.map((n) => n.id), ['a']);
-  t.same(p.byId.get('a')!.params, { text: 'base', n: 2, layers: [24], flag: false, mode: 'a' });
-});
+`,
+    );
+    const p = await loadPipeline(file);
+    t.equal(p.name, 'ablation');
+    t.same(p.params, { alpha: 0.9, tags: ['c'], keep: 1 });
+    t.same(
+      p.nodes.map((n) => n.id),
+      ['a'],
+    );
+    t.same(p.byId.get('a')!.params, { text: 'base', n: 2, layers: [24], flag: false, mode: 'a' });
+  },
+);
 
 t.test('anchors, aliases and << merge keys', async (t) => {
-  const file = sb.write('anchors.yaml', `
+  const file = sb.write(
+    'anchors.yaml',
+    `
 params:
   common: &common
     text: shared
@@ -53,7 +67,8 @@ nodes:
   b:
     type: t-write
     params: *common
-`);
+`,
+  );
   const p = await loadPipeline(file);
   t.same(p.byId.get('a')!.params.text, 'shared');
   t.same(p.byId.get('a')!.params.n, 5);
@@ -61,7 +76,9 @@ nodes:
 });
 
 t.test('${param} keeps the type when whole, interpolates inside text', async (t) => {
-  const file = sb.write('refs.yaml', `
+  const file = sb.write(
+    'refs.yaml',
+    `
 params:
   n: 3
   who: world
@@ -75,14 +92,27 @@ nodes:
       text: "\${greeting} x\${n} $\${literal}"
       layers: \${layers}
   b: { type: t-write, params: { n: \${n}, text: \${who} } }
-`);
+`,
+  );
   const p = await loadPipeline(file);
-  t.same(p.byId.get('a')!.params, { n: 3, text: 'hello world x3 ${literal}', layers: [1, 2], flag: false, mode: 'a' });
-  t.same(p.byId.get('b')!.params, { n: 3, text: 'world', layers: [6], flag: false, mode: 'a' }, 'unquoted ${} inside a flow map');
+  t.same(p.byId.get('a')!.params, {
+    n: 3,
+    text: 'hello world x3 ${literal}',
+    layers: [1, 2],
+    flag: false,
+    mode: 'a',
+  });
+  t.same(
+    p.byId.get('b')!.params,
+    { n: 3, text: 'world', layers: [6], flag: false, mode: 'a' },
+    'unquoted ${} inside a flow map',
+  );
 });
 
 t.test('-S values are typed by the schema of the field they land in', async (t) => {
-  const file = sb.write('typed.yaml', `
+  const file = sb.write(
+    'typed.yaml',
+    `
 params:
   name: run
   n: 1
@@ -90,9 +120,16 @@ nodes:
   a:
     type: t-write
     params: { text: "\${name}", n: "\${n}" }
-`);
+`,
+  );
   const p = await loadPipeline(file, {
-    overrides: toOverrides(['params.name=001', 'params.n=7', 'a.flag=false', 'a.layers=[6,12]', 'nodes.a.params.mode=b']),
+    overrides: toOverrides([
+      'params.name=001',
+      'params.n=7',
+      'a.flag=false',
+      'a.layers=[6,12]',
+      'nodes.a.params.mode=b',
+    ]),
   });
   const a = p.byId.get('a')!.params;
   t.equal(a.text, '001', 'a string field keeps 001 as text');
@@ -100,7 +137,13 @@ nodes:
   t.equal(a.flag, false);
   t.same(a.layers, [6, 12]);
   t.equal(a.mode, 'b');
-  t.same(p.overrides, { 'params.name': '001', 'params.n': 7, 'a.flag': false, 'a.layers': [6, 12], 'nodes.a.params.mode': 'b' });
+  t.same(p.overrides, {
+    'params.name': '001',
+    'params.n': 7,
+    'a.flag': false,
+    'a.layers': [6, 12],
+    'nodes.a.params.mode': 'b',
+  });
 });
 
 t.test('coercion rules', async (t) => {
@@ -116,7 +159,9 @@ t.test('coercion rules', async (t) => {
 t.test('sweeps: grid, points, ranges, and the command-line form', async (t) => {
   t.same(rangeValues(0, 1, 0.25), [0, 0.25, 0.5, 0.75, 1]);
   t.same(rangeValues(0.1, 0.3, 0.1), [0.1, 0.2, 0.3], 'no float drift');
-  const file = sb.write('sweep.yaml', `
+  const file = sb.write(
+    'sweep.yaml',
+    `
 params: { alpha: 0.5, T: 1 }
 nodes:
   a: { type: t-write, params: { n: 1 } }
@@ -125,14 +170,30 @@ sweep:
   grid:
     params.alpha: [0.1, 0.9]
     a.n: { start: 1, stop: 3, step: 1 }
-`);
+`,
+  );
   const p = await loadPipeline(file);
   t.equal(p.sweep.length, 2 * 2 * 3);
   t.same(
     p.sweep[0].map((o) => [o.path, o.value]),
-    [['a.text', 'p'], ['params.alpha', 0.1], ['a.n', 1]],
+    [
+      ['a.text', 'p'],
+      ['params.alpha', 0.1],
+      ['a.n', 1],
+    ],
   );
   const cli = cliSweep(['params.alpha=0.1,0.5', 'a.layers=[6],[6,12]']);
-  t.same(cli.map((pt) => pt.map((o) => o.text)), [['0.1', '[6]'], ['0.1', '[6,12]'], ['0.5', '[6]'], ['0.5', '[6,12]']]);
-  t.same(cliSweep(['params.T=0:1:0.5']).map((pt) => pt[0].value), [0, 0.5, 1]);
+  t.same(
+    cli.map((pt) => pt.map((o) => o.text)),
+    [
+      ['0.1', '[6]'],
+      ['0.1', '[6,12]'],
+      ['0.5', '[6]'],
+      ['0.5', '[6,12]'],
+    ],
+  );
+  t.same(
+    cliSweep(['params.T=0:1:0.5']).map((pt) => pt[0].value),
+    [0, 0.5, 1],
+  );
 });

@@ -10,7 +10,9 @@ import { runSweep } from '../../src/runner/index.ts';
 
 t.test('3x3 grid computes shared nodes once', async (t) => {
   const sb = sandbox();
-  const file = sb.write('sweep.yaml', `
+  const file = sb.write(
+    'sweep.yaml',
+    `
 name: grid
 params: { n: 1, t: x }
 nodes:
@@ -22,7 +24,8 @@ sweep:
   grid:
     params.n: [1, 2, 3]
     params.t: [x, y, z]
-`);
+`,
+  );
   const s = await runSweep(file, { cacheDir: sb.cacheDir, resultsDir: sb.resultsDir });
   t.equal(s.status, 'ok');
   t.equal(s.points.length, 9);
@@ -31,7 +34,10 @@ sweep:
   const sweep = JSON.parse(readFileSync(join(s.dir, 'sweep.json'), 'utf8'));
   t.equal(sweep.sweepId, s.sweepId);
   t.same(sweep.points[4].overrides, { 'params.n': 2, 'params.t': 'y' });
-  t.same(sweep.points.map((p: { status: string }) => p.status), Array(9).fill('ok'));
+  t.same(
+    sweep.points.map((p: { status: string }) => p.status),
+    Array(9).fill('ok'),
+  );
   const run = JSON.parse(readFileSync(join(sweep.points[4].dir, 'run.json'), 'utf8'));
   t.same(run.params, { n: 2, t: 'y' });
   t.equal(run.sweepId, s.sweepId);
@@ -39,23 +45,29 @@ sweep:
   t.same(metrics.parts, ['[prep:prep:1][byN:x:2][both:y:1]']);
 });
 
-t.test('--sweep axes replace the file\'s sweep and are typed like -S', async (t) => {
+t.test("--sweep axes replace the file's sweep and are typed like -S", async (t) => {
   const sb = sandbox();
-  const file = sb.write('cli.yaml', `
+  const file = sb.write(
+    'cli.yaml',
+    `
 nodes:
   a: { type: t-write, params: { text: a } }
   b: { type: t-write, inputs: { src: a.out } }
-`);
+`,
+  );
   const s = await runSweep(file, {
     cacheDir: sb.cacheDir,
     resultsDir: sb.resultsDir,
     sweep: ['b.text=001,"x,y"', 'b.n=1:2:1'],
   });
-  t.same(s.points.map((p) => p.overrides), [
-    { 'b.text': '001', 'b.n': 1 },
-    { 'b.text': '001', 'b.n': 2 },
-    { 'b.text': 'x,y', 'b.n': 1 },
-    { 'b.text': 'x,y', 'b.n': 2 },
-  ]);
+  t.same(
+    s.points.map((p) => p.overrides),
+    [
+      { 'b.text': '001', 'b.n': 1 },
+      { 'b.text': '001', 'b.n': 2 },
+      { 'b.text': 'x,y', 'b.n': 1 },
+      { 'b.text': 'x,y', 'b.n': 2 },
+    ],
+  );
   t.same(sb.counts(), { a: 1, b: 4 });
 });

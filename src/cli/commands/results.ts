@@ -38,7 +38,10 @@ function num(name: string, min: number, max: number, integer = false) {
   };
 }
 
-/** Labels of runs: --labels, else run name; repeated names get their overrides or id. */
+/**
+ * Labels of runs: --labels, else the run name; runs sharing a name get the
+ * overrides that differ between them (`alpha=0.1`), else their run id.
+ */
 function runLabels(runs: LoadedRun[], labels?: string): string[] {
   if (labels) {
     const l = labels.split(',').map((s) => s.trim());
@@ -47,9 +50,13 @@ function runLabels(runs: LoadedRun[], labels?: string): string[] {
   }
   const names = runs.map((r) => r.run?.name ?? r.id);
   return names.map((n, i) => {
-    if (names.filter((x) => x === n).length === 1) return n;
+    const twins = runs.filter((_, j) => names[j] === n);
+    if (twins.length === 1) return n;
     const o = runs[i].run?.overrides ?? {};
-    const desc = Object.entries(o).map(([k, v]) => `${k.replace(/^params\./, '')}=${JSON.stringify(v)}`).join(' ');
+    const varying = Object.entries(o).filter(([k, v]) =>
+      twins.some((r) => JSON.stringify(r.run?.overrides?.[k]) !== JSON.stringify(v)),
+    );
+    const desc = varying.map(([k, v]) => `${k.replace(/^params\./, '')}=${JSON.stringify(v)}`).join(' ');
     return desc ? `${n} ${desc}` : runs[i].id;
   });
 }

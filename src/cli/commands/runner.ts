@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import {
   Cache,
   ConsoleReporter,
+  formatSeconds,
   defaultCacheDir,
   explainNode,
   formatBytes,
@@ -23,13 +24,15 @@ import {
   type PlanEntry,
 } from '../../runner/index.ts';
 import { cliSweep } from '../../runner/sweep.ts';
+import { runPaperTables } from '../../metrics/paper-tables.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function positiveInt(flag: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${v}: expected a whole number >= 1`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${flag} ${v}: expected a whole number >= 1`);
     return n;
   };
 }
@@ -42,14 +45,26 @@ interface CommonOpts {
 
 const withCommon = (c: Command) =>
   c
-    .option('-S, --set <path=value>', 'override a param (repeatable): params.X=..., <node>.X=...', collect, [])
+    .option(
+      '-S, --set <path=value>',
+      'override a param (repeatable): params.X=..., <node>.X=...',
+      collect,
+      [],
+    )
     .option('--cache-dir <dir>', 'cache location (default $ENTROAD_CACHE_DIR or .entroad/cache)');
 
 function printPlan(plan: PlanEntry[]): void {
   const w = Math.max(4, ...plan.map((e) => e.id.length));
   for (const e of plan) {
-    const what = { cached: 'cached', run: 'would run', volatile: 'runs (volatile)', unknown: 'would run?' }[e.state];
-    process.stdout.write(`${what.padEnd(15)} ${e.id.padEnd(w)}  ${(e.key ?? '-').slice(0, 12).padEnd(12)}  (${e.reason})\n`);
+    const what = {
+      cached: 'cached',
+      run: 'would run',
+      volatile: 'runs (volatile)',
+      unknown: 'would run?',
+    }[e.state];
+    process.stdout.write(
+      `${what.padEnd(15)} ${e.id.padEnd(w)}  ${(e.key ?? '-').slice(0, 12).padEnd(12)}  (${e.reason})\n`,
+    );
   }
   const runs = plan.filter((e) => e.state !== 'cached').length;
   process.stdout.write(`${plan.length} nodes: ${plan.length - runs} cached, ${runs} to run\n`);
@@ -64,12 +79,33 @@ export function register(program: Command): void {
   )
     .option('-j, --jobs <n>', 'nodes to run at the same time', positiveInt('--jobs'), 1)
     .option('-n, --dry-run', 'show what would run and why, run nothing')
-    .option('-f, --force <node>', 'recompute this node and its descendants (repeatable)', collect, [])
-    .option('--sweep <path=values>', 'sweep axis: path=v1,v2,v3 or path=start:stop:step (repeatable; replaces the file\'s sweep)', collect, [])
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'tensorflow', 'cpu']).default(process.env.ENTROAD_BACKEND ?? 'auto'))
-    .addOption(new Option('--engine <name>', 'frozen-encoder engine').choices(['tfjs', 'onnx']).default('tfjs'))
+    .option(
+      '-f, --force <node>',
+      'recompute this node and its descendants (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--sweep <path=values>',
+      "sweep axis: path=v1,v2,v3 or path=start:stop:step (repeatable; replaces the file's sweep)",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend')
+        .choices(['auto', 'wasm', 'tensorflow', 'cpu'])
+        .default(process.env.ENTROAD_BACKEND ?? 'auto'),
+    )
+    .addOption(
+      new Option('--engine <name>', 'frozen-encoder engine')
+        .choices(['tfjs', 'onnx'])
+        .default('tfjs'),
+    )
     .option('--workers <n>', 'worker threads a heavy node may use', positiveInt('--workers'))
-    .option('--results-dir <dir>', 'run records location (default $ENTROAD_RESULTS_DIR or results/)')
+    .option(
+      '--results-dir <dir>',
+      'run records location (default $ENTROAD_RESULTS_DIR or results/)',
+    )
     .option('--verbose', 'say why each node re-ran; show node messages')
     .action(async (file: string, o: CommonOpts & Record<string, any>) => {
       const opts = {
@@ -92,7 +128,9 @@ export function register(program: Command): void {
         }
         for (const [i, pt] of points.entries()) {
           const q = await loadPipeline(file, { overrides: [...opts.overrides, ...pt] });
-          process.stdout.write(`sweep point ${i + 1}/${points.length}: ${JSON.stringify(q.overrides)}\n`);
+          process.stdout.write(
+            `sweep point ${i + 1}/${points.length}: ${JSON.stringify(q.overrides)}\n`,
+          );
           printPlan(await planLoaded(q, opts));
         }
         return;
@@ -101,16 +139,33 @@ export function register(program: Command): void {
       const reporter = new ConsoleReporter(width, process.stdout, opts.verbose);
       if (o.sweep.length || p.sweep.length) {
         const s = await runSweep(file, { ...opts, sweep: o.sweep, reporter, handleSigint: true });
-        for (const pt of s.points) process.stdout.write(`${pt.status.padEnd(11)} ${pt.dir}  ${JSON.stringify(pt.overrides)}\n`);
+        for (const pt of s.points)
+          process.stdout.write(
+            `${pt.status.padEnd(11)} ${pt.dir}  ${JSON.stringify(pt.overrides)}\n`,
+          );
         process.stdout.write(`sweep ${s.status}: ${s.points.length} runs, ${s.dir}/sweep.json\n`);
         process.exitCode = s.status === 'ok' ? 0 : s.status === 'interrupted' ? 130 : 1;
         return;
       }
       const r = await runLoaded(p, { ...opts, reporter, handleSigint: true });
       const count = (s: string) => r.nodes.filter((n) => n.status === s).length;
+      const slowest = r.nodes
+        .filter((n) => n.status === 'ran' && n.seconds >= 1)
+        .sort((a, b) => b.seconds - a.seconds)
+        .slice(0, 5);
+      if (slowest.length) {
+        process.stdout.write('slowest nodes:\n');
+        for (const n of slowest) {
+          process.stdout.write(
+            `  ${n.id.padEnd(width)} ${formatSeconds(n.seconds).padStart(7)}  ${String(n.peakRssMb).padStart(6)} MB peak RSS\n`,
+          );
+        }
+      }
       process.stdout.write(
         `${r.status}: ${count('ran')} ran, ${count('cached')} cached, ${count('failed')} failed, ${count('skipped')} skipped -> ${r.dir}\n`,
       );
+      const tables = runPaperTables(r.dir, p.name);
+      if (tables) process.stdout.write(`\n${tables}\n`);
       process.exitCode = r.status === 'ok' ? 0 : r.status === 'interrupted' ? 130 : 1;
     });
 
@@ -135,7 +190,11 @@ export function register(program: Command): void {
       .description('print the pipeline graph with cached/stale per node')
       .argument('<pipeline>', 'pipeline YAML file'),
   )
-    .addOption(new Option('--format <f>', 'output format').choices(['text', 'mermaid', 'dot']).default('text'))
+    .addOption(
+      new Option('--format <f>', 'output format')
+        .choices(['text', 'mermaid', 'dot'])
+        .default('text'),
+    )
     .action(async (file: string, o: CommonOpts & { format: DagFormat }) => {
       const p = await loadPipeline(file, { overrides: toOverrides(o.set) });
       const plan = await planLoaded(p, { cacheDir: o.cacheDir });
@@ -149,37 +208,49 @@ export function register(program: Command): void {
       .argument('<pipeline>', 'pipeline YAML file')
       .argument('<node>', 'node id'),
   ).action(async (file: string, node: string, o: CommonOpts) => {
-    const lines = await explainNode(file, node, { overrides: toOverrides(o.set), cacheDir: o.cacheDir });
+    const lines = await explainNode(file, node, {
+      overrides: toOverrides(o.set),
+      cacheDir: o.cacheDir,
+    });
     process.stdout.write(lines.join('\n') + '\n');
   });
 
   const cache = program.command('cache').description('inspect and clean the node cache');
-  const dirOpt = (c: Command) => c.option('--cache-dir <dir>', 'cache location (default $ENTROAD_CACHE_DIR or .entroad/cache)');
+  const dirOpt = (c: Command) =>
+    c.option('--cache-dir <dir>', 'cache location (default $ENTROAD_CACHE_DIR or .entroad/cache)');
   const open = (o: { cacheDir?: string }) => new Cache(o.cacheDir ?? defaultCacheDir());
 
-  dirOpt(cache.command('ls').description('list cache entries')).action(async (o: { cacheDir?: string }) => {
-    const entries = await listEntries(open(o));
-    for (const e of entries) {
-      process.stdout.write(
-        `${e.key.slice(0, 12)}  ${e.type.padEnd(20)} ${e.node.padEnd(16)} ${formatBytes(e.bytes).padStart(9)}  ${e.created}${e.summary ? '  ' + e.summary : ''}\n`,
-      );
-    }
-    const total = entries.reduce((a, e) => a + e.bytes, 0);
-    process.stdout.write(`${entries.length} entries, ${formatBytes(total)} in ${open(o).dir}\n`);
-  });
+  dirOpt(cache.command('ls').description('list cache entries')).action(
+    async (o: { cacheDir?: string }) => {
+      const entries = await listEntries(open(o));
+      for (const e of entries) {
+        process.stdout.write(
+          `${e.key.slice(0, 12)}  ${e.type.padEnd(20)} ${e.node.padEnd(16)} ${formatBytes(e.bytes).padStart(9)}  ${e.created}${e.summary ? '  ' + e.summary : ''}\n`,
+        );
+      }
+      const total = entries.reduce((a, e) => a + e.bytes, 0);
+      process.stdout.write(`${entries.length} entries, ${formatBytes(total)} in ${open(o).dir}\n`);
+    },
+  );
 
   dirOpt(cache.command('verify').description('re-hash every entry; damaged ones are evicted'))
     .option('--keep', 'report damaged entries without evicting them')
     .action(async (o: { cacheDir?: string; keep?: boolean }) => {
       const r = await verifyEntries(open(o), !o.keep);
       for (const d of r.damaged) {
-        process.stdout.write(`damaged ${d.key.slice(0, 12)}: ${d.reason}${o.keep ? '' : ' (evicted)'}\n`);
+        process.stdout.write(
+          `damaged ${d.key.slice(0, 12)}: ${d.reason}${o.keep ? '' : ' (evicted)'}\n`,
+        );
       }
       process.stdout.write(`${r.ok} ok, ${r.damaged.length} damaged\n`);
       if (r.damaged.length) process.exitCode = 1;
     });
 
-  dirOpt(cache.command('gc').description('remove leftovers of killed runs; optionally old or all entries'))
+  dirOpt(
+    cache
+      .command('gc')
+      .description('remove leftovers of killed runs; optionally old or all entries'),
+  )
     .option('--older-than <days>', 'also remove entries not used for this many days', Number)
     .option('--all', 'remove every entry')
     .action(async (o: { cacheDir?: string; olderThan?: number; all?: boolean }) => {

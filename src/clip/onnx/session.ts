@@ -72,6 +72,11 @@ export async function openSession(file: string, choice: SessionChoice): Promise<
     intraOpNumThreads: choice.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Idle intra-op threads sleep instead of spinning: on a shared or busy
+    // machine (other nodes under -j, other users) spinning threads steal the
+    // cores the working ones need; measured 1.5-1.8x slower on ViT-B/16 with
+    // 2 threads on a loaded 2-core machine. ENTROAD_ONNX_SPIN=1 restores it.
+    extra: { session: { intra_op: { allow_spinning: process.env.ENTROAD_ONNX_SPIN === '1' ? '1' : '0' } } },
   };
   try {
     return await ort.InferenceSession.create(file, options);

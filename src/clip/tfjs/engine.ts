@@ -127,6 +127,7 @@ export async function createTfjsVisionEngine(weights: ClipWeights | WeightSource
     geometry,
     async encode(pixels: Float32Array, batch: number, req: VisionRequest) {
       checkVisionRequest(weights.config, req); // fail once, not once per worker
+      if (!Number.isInteger(batch) || batch < 1) throw new Error(`encode: batch ${batch} must be a positive integer`);
       const per = 3 * req.size * req.size;
       const chunks = Math.min(threads, batch);
       const jobs: Promise<VisionOutputs>[] = [];

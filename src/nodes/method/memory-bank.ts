@@ -47,6 +47,13 @@ registerNodeType({
       ctx.progress.tick();
     }
     const bank = builder.build();
+    if (anomaly === 0) {
+      ctx.log.warn(
+        'the memory has no anomaly patch key (no anomalous image has a grid cell that is exactly 1 after ' +
+          'the resize), so every p_i will be 0; defects are smaller than a patch cell at this size: raise `size` ' +
+          'of the clip-features node',
+      );
+    }
     writeMemoryBank(ctx.outputs.memory, bank, {
       sampleIds: index.sampleIds,
       embedDim: index.embedDim,

@@ -21,7 +21,7 @@ import {
 } from '../../method/stage1-io.ts';
 import { l2NormalizeRows } from '../../method/smoothing.ts';
 import {
-  MemoryTensors, Stage1Model, patchQueries, quantileFilter, stage1Forward, type QueryBatch,
+  MemoryTensors, Stage1Model, patchQueries, projectKeys, quantileFilter, stage1Forward, type QueryBatch,
 } from '../../method/stage1.ts';
 
 export interface RetrievalParams {
@@ -81,6 +81,7 @@ registerNodeType({
 
     const model = Stage1Model.fromParams(params);
     const mem = new MemoryTensors(bank);
+    const keys = projectKeys(model, mem);
     ctx.progress.total(count, 'images');
     try {
       for (let start = 0; start < count; start += p.batch_size) {
@@ -93,13 +94,14 @@ registerNodeType({
           batch.qPat.set(patchQueries(f.mem, D, info.normalizePatchQueries), b * N * D);
         }
         const drops = p.filter ? quantileFilter(mem, batch, p.q_image, p.q_patch) : {};
-        const out = stage1Forward(model, mem, batch, drops);
+        const out = stage1Forward(model, mem, batch, drops, keys);
         aRet.set(await out.aRet.data(), start);
         pAll.set(await out.p.data(), start * N);
         tf.dispose([out.aRet, out.p]);
         ctx.progress.tick(B);
       }
     } finally {
+      tf.dispose([keys.kImg, keys.kPat]);
       model.dispose();
       mem.dispose();
     }

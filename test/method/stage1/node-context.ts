@@ -35,6 +35,7 @@ export async function runNode(
   id: string,
   params: Record<string, unknown>,
   inputs: Record<string, string>,
+  runtime: Partial<NodeContext['runtime']> = {},
 ): Promise<Ran> {
   const t = getNodeType(type);
   if (!t) throw new Error(`node type ${type} is not registered`);
@@ -54,7 +55,7 @@ export async function runNode(
     inputLists: {},
     outputs,
     tmpDir: join(root, id, 'tmp'),
-    runtime: { backend: 'wasm', engine: 'tfjs', jobs: 1, workers: 1, verbose: false },
+    runtime: { backend: 'wasm', engine: 'tfjs', jobs: 1, workers: 1, verbose: false, ...runtime },
     log: {
       info: (event, fields = {}) => records.push({ level: 'info', event, fields }),
       warn: (event, fields = {}) => records.push({ level: 'warn', event, fields }),

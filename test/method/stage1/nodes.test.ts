@@ -41,18 +41,18 @@ function synthImage(rng: Rng, anomalous: boolean): SynthImage {
   return { rgb, size, mask };
 }
 
-t.test('clip-features end to end against the V-V and entropy goldens', async (t) => {
+for (const engine of ['tfjs', 'onnx']) t.test(`clip-features end to end against the V-V and entropy goldens (${engine} engine)`, async (t) => {
   const rng = new Rng(4);
   const images = [synthImage(rng, false), synthImage(rng, false)];
   // preproc.raw0.cropped_u8 is 32x32 already: preprocessing at 32 leaves it
   // unresized, so its network input is vv32.input[2]
   images.push({ rgb: clipGolden.bytes('preproc.raw0.cropped_u8'), size: 32 });
-  const ds = await writeDataset(root, 'golden-ds', images);
+  const ds = await writeDataset(root, `golden-ds-${engine}`, images);
   const params = {
     backbone: clipTinyDir, size: 32, map_layers: [2, 3], entropy_layers: [1, 2, 3], mem_layer: 3,
     vv_from: 2, batch_size: 2, keep_attention: true,
   };
-  const ran = await runNode(root, 'clip-features', 'feat', params, { dataset: ds });
+  const ran = await runNode(root, 'clip-features', `feat-${engine}`, params, { dataset: ds }, { engine });
   const dir = ran.outputs.features;
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
   t.match(index, { grid: 4, size: 32, embedDim: 24, memDim: 64, mapLayers: [2, 3], memLayer: 3 });

@@ -121,3 +121,17 @@ t.test('quickselect thresholds equal sort-and-interpolate on random rows with ti
   }
   t.pass('300 rows');
 });
+
+t.test('matMul2d: same value and gradients as tf.matMul, without transpose flags', async (t) => {
+  const { matMul2d } = await import('../../../src/method/stage1-matmul.ts');
+  const a = tf.randomNormal([5, 7], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const b = tf.randomNormal([7, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const w = tf.randomNormal([5, 3], 0, 1, 'float32', 3);
+  t.ok(excess(matMul2d(a, b).dataSync(), tf.matMul(a, b).dataSync(), 1e-6) <= 0);
+  const f = (mm: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+    tf.sum(tf.mul(mm(x as tf.Tensor2D, y as tf.Tensor2D), w));
+  const [ga, gb] = tf.grads(f(matMul2d))([a, b]);
+  const [ra, rb] = tf.grads(f((x, y) => tf.matMul(x, y)))([a, b]);
+  t.ok(excess(ga.dataSync(), ra.dataSync(), 1e-5) <= 0, 'd/da');
+  t.ok(excess(gb.dataSync(), rb.dataSync(), 1e-5) <= 0, 'd/db');
+});

@@ -95,3 +95,17 @@ t.test('forward shapes and probability ranges', async (t) => {
   model.dispose();
   mem.dispose();
 });
+
+t.test('precomputed keys give the same retrieval as keys projected in the forward pass', async (t) => {
+  const { projectKeys } = await import('../../../src/method/stage1.ts');
+  const model = Stage1Model.init(E, D, 3);
+  const mem = new MemoryTensors(bank);
+  const batch = batchOf(images, [2, 3, 4]);
+  const keys = projectKeys(model, mem);
+  const a = stage1Forward(model, mem, batch);
+  const b = stage1Forward(model, mem, batch, {}, keys);
+  t.same([...a.p.dataSync()], [...b.p.dataSync()]);
+  t.same([...a.aRet.dataSync()], [...b.aRet.dataSync()]);
+  model.dispose();
+  mem.dispose();
+});

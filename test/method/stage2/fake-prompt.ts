@@ -12,10 +12,8 @@ export class FakePrompt implements PromptEncoder {
   readonly frozen: tf.Tensor2D; // [W,E]
   constructor(readonly textWidth: number, readonly embedDim: number, seed: number) {
     const rng = new Rng(seed);
-    this.variables = [
-      tf.variable(tf.tensor1d(rng.normalArray(textWidth, 0.02)), true, `fake.ctxN.${seed}.${Math.random()}`),
-      tf.variable(tf.tensor1d(rng.normalArray(textWidth, 0.02)), true, `fake.ctxA.${seed}.${Math.random()}`),
-    ];
+    const init = () => tf.tidy(() => tf.variable(tf.tensor1d(rng.normalArray(textWidth, 0.02)), true));
+    this.variables = [init(), init()];
     this.frozen = tf.tensor2d(rng.normalArray(textWidth * embedDim, 1 / Math.sqrt(textWidth)), [textWidth, embedDim]);
   }
   encode(biasN: tf.Tensor2D, biasA: tf.Tensor2D) {
@@ -27,13 +25,15 @@ export class FakePrompt implements PromptEncoder {
   }
   state(): ModelState {
     return {
-      ctx_normal: { dtype: 'F32', shape: [this.textWidth], data: this.variables[0].dataSync() as Float32Array },
-      ctx_anomaly: { dtype: 'F32', shape: [this.textWidth], data: this.variables[1].dataSync() as Float32Array },
+      ctx_normal: { dtype: 'F32', shape: [this.textWidth], data: (this.variables[0].dataSync() as Float32Array).slice() },
+      ctx_anomaly: { dtype: 'F32', shape: [this.textWidth], data: (this.variables[1].dataSync() as Float32Array).slice() },
     };
   }
   load(s: ModelState) {
-    this.variables[0].assign(tf.tensor1d(s.ctx_normal.data));
-    this.variables[1].assign(tf.tensor1d(s.ctx_anomaly.data));
+    tf.tidy(() => {
+      this.variables[0].assign(tf.tensor1d(s.ctx_normal.data));
+      this.variables[1].assign(tf.tensor1d(s.ctx_anomaly.data));
+    });
   }
   dispose() {
     tf.dispose([...this.variables, this.frozen]);

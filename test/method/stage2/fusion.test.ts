@@ -20,6 +20,20 @@ t.test('top-k mean by hand, ties as a multiset', async (t) => {
   t.throws(() => topKMean([1, 2], 3), /outside 1\.\.2/);
 });
 
+t.test('top-k selection equals a full sort on random maps with many ties', async (t) => {
+  let seed = 7;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 40; trial++) {
+    const n = 1 + Math.floor(next() * 3000);
+    const levels = 1 + Math.floor(next() * 20); // few distinct values: many ties
+    const v = Float32Array.from({ length: n }, () => Math.floor(next() * levels) / levels);
+    const k = 1 + Math.floor(next() * n);
+    const sorted = Array.from(v).sort((a, b) => b - a);
+    const want = sorted.slice(0, k).reduce((s, x) => s + x, 0) / k;
+    t.ok(Math.abs(topKMean(v, k) - want) < 1e-12, `n ${n}, k ${k}, ${levels} levels`);
+  }
+});
+
 t.test('plateau and kth_tie goldens', async (t) => {
   t.ok(Math.abs(topPercentMean(golden().float32('fusion.plateau')) - cases().plateau_top1pct_mean) <= 1e-6);
   t.ok(Math.abs(topPercentMean(golden().float32('fusion.kth_tie')) - cases().kth_tie_top1pct_mean) <= 1e-6);

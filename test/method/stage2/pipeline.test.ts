@@ -204,6 +204,10 @@ t.test('infer: maps at the eval size, scores by Eq. 21-22, alpha reaches the map
   const b2 = await runNode(root, 'infer', 'inf-1b', { map_layers: LAYERS, beta: 0.9 }, inputs(model1));
   t.same(readMap(b1.outputs.maps, 2), readMap(b2.outputs.maps, 2), 'one-branch model: M = M_A whatever beta');
 
+  t.notOk(ran.records.some((r) => r.level === 'warn'), 'training settings: no warning');
+  const hot = await runNode(root, 'infer', 'inf-tau', { map_layers: LAYERS, tau_s: 0.1 }, inputs(model1));
+  t.match(hot.records.find((r) => r.level === 'warn')?.event, /tau_s 0.1 differ from the training values/);
+
   await t.rejects(runNode(root, 'infer', 'inf-bad', { map_layers: LAYERS }, inputs(stage1Model)), /describes a "stage1" model/);
 });
 

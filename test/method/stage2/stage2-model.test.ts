@@ -205,3 +205,48 @@ t.test('state round-trips through load', async (t) => {
   a.dispose();
   b.dispose();
 });
+
+t.test('gradient slices (microBatch) give the whole batch\'s step', async (t) => {
+  const run = async (microBatch?: number) => {
+    const model = Stage2Model.create(new FakePrompt(W, E, 1), 2, 3);
+    const losses: number[] = [];
+    // slices must see the same images as the whole batch: images are built one by one
+    const perImage: Stage2Data = {
+      count: 8,
+      load: async (idx) => {
+        const parts = idx.map((i) => fixedBatch(1, 2, 100 + i));
+        const B = idx.length;
+        return toBatch({
+          Z: [0, 1].map((l) => Float32Array.from(parts.flatMap((p) => [...p.Z[l]]))),
+          tN: Float32Array.from(parts.flatMap((p) => [...p.tN])),
+          tA: Float32Array.from(parts.flatMap((p) => [...p.tA])),
+          Y: Float32Array.from(parts.flatMap((p) => [...p.Y])),
+        }, B);
+      },
+    };
+    await trainStage2(model, perImage, { ...opts, batchSize: 4, microBatch }, { onStep: (r) => losses.push(r.loss) });
+    const s = model.state();
+    model.dispose();
+    return { losses, s };
+  };
+  const whole = await run();
+  const sliced = await run(1);
+  t.equal(whole.losses.length, 2);
+  t.ok(whole.losses.every((l, i) => Math.abs(l - sliced.losses[i]) < 1e-5), `losses ${whole.losses} vs ${sliced.losses}`);
+  let worst = 0;
+  for (const k of Object.keys(whole.s)) {
+    whole.s[k].data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - sliced.s[k].data[i]))));
+  }
+  t.ok(worst < 1e-5, `parameters agree within ${worst}`);
+});
+
+t.test('training and inference leave no tensors behind', async (t) => {
+  const before = tf.memory().numTensors;
+  const model = Stage2Model.create(new FakePrompt(W, E, 1), 2, 3);
+  await trainStage2(model, fixedData(2, 4), { ...opts, batchSize: 2, microBatch: 1 });
+  const b = toBatch(fixedBatch(2), 2);
+  tf.dispose(model.anomalyProbs(0, b.Z, b.tN, b.tA, 0.07));
+  tf.dispose([...b.Z, b.tN, b.tA]);
+  model.dispose();
+  t.equal(tf.memory().numTensors, before);
+});
