@@ -64,8 +64,9 @@ function pipeline(name: string, aux: Target, targets: Target[], comment: string)
 # the benchmark roots are params: override them on the command line, e.g.
 #   npx entroad run pipelines/paper/${name}.yaml -S params.backbone=/models/clip-vit-large-patch14-336 \\
 #     -S params.${aux.id}_root=/data/${aux.id} ...
-# Roughly 1 TFLOP per image for the frozen encoder: use --engine onnx on a CPU
-# box, or a GPU (docs/ENGINES.md).
+# Roughly 1 TFLOP per image for the frozen encoder: the engine param is onnx
+# (several times faster than tfjs on a CPU; -S params.engine=tfjs to compare),
+# and a GPU where you have one (docs/ENGINES.md).
 name: ${name}
 
 params:
@@ -74,6 +75,7 @@ params:
   layers: [6, 12, 18, 24]
   last_layer: 24
   deep_layers: [2, 3, 4, 5, 6, 7, 8, 9]
+  engine: onnx            # frozen-encoder engine (tfjs | onnx); onnx is several times faster on a CPU
   seed: 111
   T: 0.1
   use_entropy: true
@@ -100,6 +102,7 @@ nodes:
       map_layers: "\${layers}"
       entropy_layers: "\${layers}"
       mem_layer: "\${last_layer}"
+      engine: "\${engine}"
   memory:
     type: memory-bank
     inputs: { features: ${aux.id}_features.features, dataset: ${aux.id}.dataset }

@@ -274,3 +274,23 @@ export async function loadClipWeights(source: string, opts: { seed?: number } = 
   if (source === 'tiny') return makeTinyWeights(opts.seed ?? 0);
   return fromFolder(source);
 }
+
+/**
+ * The last backbone loaded, shared by every node of the process: a node's
+ * cache key needs the weights' digest and its run needs the tensors, and
+ * feature extraction, Stage 2 and inference all use the same backbone, so a
+ * multi-GB checkpoint is read once rather than once per node.
+ */
+let shared: { id: string; weights: Promise<ClipWeights> } | null = null;
+
+export function sharedClipWeights(source: string, seed = 0): Promise<ClipWeights> {
+  const id = source === 'tiny' ? `tiny:${seed}` : `dir:${source}`;
+  if (shared?.id !== id) {
+    const slot = { id, weights: loadClipWeights(source, { seed }) };
+    slot.weights.catch(() => {
+      if (shared === slot) shared = null;
+    });
+    shared = slot;
+  }
+  return shared.weights;
+}

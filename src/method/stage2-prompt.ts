@@ -4,7 +4,7 @@
  * settings recorded in a Stage-2 model (so inference rebuilds exactly the
  * learner that was trained).
  */
-import { loadClipWeights, type ClipWeights } from '../clip/weights.ts';
+import { sharedClipWeights, type ClipWeights } from '../clip/weights.ts';
 import { PromptLearner } from '../clip/prompt-learner.ts';
 import { join } from 'node:path';
 import { readSafetensors } from '../util/safetensors.ts';
@@ -29,25 +29,10 @@ export const backboneParams = {
   },
   backbone_seed: { type: 'integer', default: 0, description: 'seed of the tiny backbone (ignored for a folder)' },
 };
-/** The last backbone loaded (one slot: a ViT-L/14 holds about 1.7 GB). */
-let last: { id: string; weights: Promise<ClipWeights> } | null = null;
 
-/**
- * The frozen CLIP weights for `source` ('tiny' or a Hugging Face folder),
- * kept between calls: the cache key of a node needs their digest and its
- * run needs the tensors, so they are read once, not twice.
- */
+/** The frozen CLIP weights for `source` ('tiny' or a Hugging Face folder), shared per process. */
 export function loadBackbone(source: string, seed: number): Promise<ClipWeights> {
-  const id = source === 'tiny' ? `tiny:${seed}` : `dir:${source}`;
-  if (last?.id !== id) {
-    const weights = loadClipWeights(source, { seed });
-    const slot = { id, weights };
-    weights.catch(() => {
-      if (last === slot) last = null;
-    });
-    last = slot;
-  }
-  return last!.weights;
+  return sharedClipWeights(source, seed);
 }
 
 /** Throw unless the weights are the backbone the features were extracted with. */

@@ -65,7 +65,7 @@ interface EmbedOptions {
   posInterp: 'bilinear' | 'bicubic';
   engine: 'tfjs' | 'onnx';
   backend: string;
-  threads: number;
+  threads?: number;
   seed: number;
   out: string;
 }
@@ -114,7 +114,10 @@ async function embed(model: string, o: EmbedOptions): Promise<void> {
       size: px.size, tokenLayers: layers, attnLayers: layers, posInterp: o.posInterp,
       vvFrom: o.vvFrom, vvLayers, globalLnPost: o.globalLnPost ?? false,
     };
-    const engine = await createVisionEngine(w, { engine: o.engine, backend: o.backend, threads: o.threads });
+    // One image needs no worker pool (tfjs); onnx threads inside one session,
+    // so it gets every core unless told otherwise.
+    const threads = o.threads ?? (o.engine === 'onnx' ? undefined : 1);
+    const engine = await createVisionEngine(w, { engine: o.engine, backend: o.backend, threads });
     try {
       const r = await engine.encode(px.pixels, px.batch, req);
       out.image_embeds = { dtype: 'F32', ...r.imageEmbeds };
@@ -171,7 +174,7 @@ export function register(program: Command): void {
     .option('--pos-interp <mode>', 'position-table resize: bilinear or bicubic', 'bilinear')
     .option('--engine <name>', 'vision engine: tfjs or onnx', 'tfjs')
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, 'auto')
-    .option('--threads <n>', 'worker threads (tfjs) or intra-op threads (onnx)', parseIntOpt('--threads'), 1)
+    .option('--threads <n>', 'worker threads (tfjs, default 1) or intra-op threads (onnx, default all cores)', parseIntOpt('--threads'))
     .option('--seed <n>', 'seed of the tiny backbone', (s) => Number(s), 0)
     .requiredOption('--out <file>', 'output .safetensors file')
     .description('write image and/or text embeddings, per-layer tokens and attention to a safetensors file')

@@ -17,7 +17,7 @@ import type { NodeContext } from '../../runner/types.ts';
 import { registerNodeType } from '../index.ts';
 import { featureFile, writeJson, type FeatureIndex } from '../artifacts.ts';
 import { writeSafetensors, type TensorToWrite } from '../../util/safetensors.ts';
-import { loadClipWeights, type ClipWeights } from '../../clip/weights.ts';
+import { sharedClipWeights, type ClipWeights } from '../../clip/weights.ts';
 import { createVisionEngine } from '../../clip/engines.ts';
 import type { Tensor, VisionRequest } from '../../clip/engine.ts';
 import { preprocessImage } from '../../clip/preprocess.ts';
@@ -38,6 +38,7 @@ export interface ClipFeaturesParams {
   batch_size: number;
   keep_attention: boolean;
   seed: number;
+  engine: 'auto' | 'tfjs' | 'onnx';
 }
 
 const layerList = (description: string) => ({
@@ -48,18 +49,7 @@ const layerList = (description: string) => ({
   description,
 });
 
-/**
- * The weights of the last backbone used, so that `keyParams` (which needs
- * the content digest) and `run` load a multi-GB checkpoint only once.
- */
-let lastWeights: { source: string; seed: number; weights: Promise<ClipWeights> } | null = null;
-function weightsFor(source: string, seed: number): Promise<ClipWeights> {
-  if (!lastWeights || lastWeights.source !== source || lastWeights.seed !== seed) {
-    lastWeights = { source, seed, weights: loadClipWeights(source, { seed }) };
-    lastWeights.weights.catch(() => (lastWeights = null));
-  }
-  return lastWeights.weights;
-}
+const weightsFor = (source: string, seed: number): Promise<ClipWeights> => sharedClipWeights(source, seed);
 
 function checkLayers(p: ClipFeaturesParams, depth: number, node: string): void {
   const check = (name: string, layers: number[]) => {
@@ -111,14 +101,21 @@ registerNodeType({
       batch_size: { type: 'integer', minimum: 1, default: 8 },
       keep_attention: { type: 'boolean', default: false, description: 'also store the q-k attention maps (F16)' },
       seed: { type: 'integer', default: 0, description: 'weights seed of the tiny backbone' },
+      engine: {
+        type: 'string',
+        enum: ['auto', 'tfjs', 'onnx'],
+        default: 'auto',
+        description: 'frozen-encoder engine; auto = the run\'s --engine (default tfjs)',
+      },
     },
   },
   inputs: { dataset: { kind: 'dataset' } },
   outputs: { features: { kind: 'features' } },
 
   async keyParams(p: ClipFeaturesParams) {
-    // batch_size only groups images; each image's numbers do not depend on it
-    const { batch_size: _batch, ...rest } = p;
+    // batch_size only groups images; each image's numbers do not depend on
+    // it. The engine is left out for the reason given below keyRuntime.
+    const { batch_size: _batch, engine: _engine, ...rest } = p;
     if (p.backbone === 'tiny') return rest;
     // a folder enters by content, so moving or renaming it re-runs nothing;
     // the seed means nothing for pretrained weights
@@ -152,8 +149,9 @@ registerNodeType({
       posInterp: p.pos_interp,
     };
 
+    const engineName = (p.engine === 'auto' ? ctx.runtime.engine : p.engine) as 'tfjs' | 'onnx';
     const engine = await createVisionEngine(weights, {
-      engine: ctx.runtime.engine as 'tfjs' | 'onnx',
+      engine: engineName,
       backend: ctx.runtime.backend,
       threads: ctx.runtime.workers,
     });
@@ -211,6 +209,6 @@ registerNodeType({
       backbone: { name: weights.name, pretrained: weights.pretrained, digest: weights.digest },
     };
     writeJson(`${ctx.outputs.features}/index.json`, index);
-    return { summary: `${samples.length} images, ${g}x${g} grid, ${weights.name}` };
+    return { summary: `${samples.length} images, ${g}x${g} grid, ${weights.name}, ${engineName} engine` };
   },
 });
