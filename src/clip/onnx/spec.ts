@@ -4,7 +4,7 @@
  * built ONNX graph: the graph cache and the session cache are keyed by it.
  */
 import type { VisionRequest } from '../engine.ts';
-import type { PosInterp } from './pos-table.ts';
+import type { PosInterp } from '../pos-embed.ts';
 import type { VisionConfig } from './weights-view.ts';
 
 export interface GraphSpec {

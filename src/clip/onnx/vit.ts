@@ -11,7 +11,7 @@
  *
  * Weights are fp32 initializers. Linear weights are stored transposed
  * ([in, out]) so every projection is a plain MatMul; q, k and v share one
- * [D, 3D] MatMul. The position table is resized in TypeScript (pos-table.ts)
+ * [D, 3D] MatMul. The position table is resized in TypeScript (src/clip/pos-embed.ts, shared with the tfjs tower)
  * and stored as an initializer for this size.
  *
  * A ViT-L/14 vision tower is about 300 M parameters (1.2 GB fp32), under
@@ -20,7 +20,7 @@
  * builder does not write.
  */
 import { GraphBuilder } from './graph.ts';
-import { resizePositionTable } from './pos-table.ts';
+import { resizePosTable } from '../pos-embed.ts';
 import type { GraphSpec } from './spec.ts';
 import { tensorOf, transpose2d, type VisionWeightsSource } from './weights-view.ts';
 
@@ -116,7 +116,7 @@ class VisionGraph {
 
     const g0 = v.imageSize / p;
     const table = tensorOf(this.w, `${P}.embeddings.position_embedding.weight`, [1 + g0 * g0, D]);
-    const pos = resizePositionTable(table, g0, g, D, this.spec.posInterp);
+    const pos = resizePosTable(table, D, g, this.spec.posInterp);
     return gb.node('Add', [tokens, gb.f32('pos', pos, [this.T, D])]);
   }
 
