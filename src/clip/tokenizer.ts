@@ -151,7 +151,7 @@ export class ClipTokenizer {
 }
 
 function fileURLDir(): string {
-  return fileURLToPath(new URL('./assets/', import.meta.url));
+  return fileURLToPath(new URL('../../assets/clip-bpe/', import.meta.url));
 }
 
 /** Position of the first end-of-text token in each row of [S,L] ids. */
