@@ -12,11 +12,9 @@ import type { MetricsFile } from '../../src/metrics/types.ts';
 const repo = resolve(import.meta.dirname, '../..');
 const data = resolve(repo, '../shared/data');
 
-t.test('pipelines/shared-samples.yaml runs end to end on the real samples', async (t) => {
-  if (!existsSync(data)) {
-    t.skip(`../shared/data is absent (${data}): the real benchmark samples are not beside this checkout`);
-    return;
-  }
+const skip = !existsSync(data) && `../shared/data is absent (${data}): the real benchmark samples are not beside this checkout`;
+
+t.test('pipelines/shared-samples.yaml runs end to end on the real samples', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samples-'));
   const run = await runPipeline(join(repo, 'pipelines/shared-samples.yaml'), {
     overrides: [`params.data=${data}`],
