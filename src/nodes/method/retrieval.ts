@@ -34,6 +34,7 @@ export interface RetrievalParams {
 registerNodeType({
   type: 'retrieval',
   version: '1',
+  needsTf: true, // projections and the softmax run in tfjs
   description: 'Stage-1 retrieval per image: a_ret and patch evidence p_i (Eq. 4)',
   params: {
     type: 'object',
