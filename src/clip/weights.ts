@@ -286,7 +286,11 @@ let shared: { id: string; weights: Promise<ClipWeights> } | null = null;
 export function sharedClipWeights(source: string, seed = 0): Promise<ClipWeights> {
   const id = source === 'tiny' ? `tiny:${seed}` : `dir:${source}`;
   if (shared?.id !== id) {
-    const slot = { id, weights: loadClipWeights(source, { seed }) };
+    // Every caller passes a node's `backbone` param: say so in the error.
+    const weights = loadClipWeights(source, { seed }).catch((e: Error) => {
+      throw new ClipLoadError(`param backbone "${source}": ${e.message}`);
+    });
+    const slot = { id, weights };
     slot.weights.catch(() => {
       if (shared === slot) shared = null;
     });

@@ -17,7 +17,7 @@
  * every metric, do not depend on that scale. Maps are resized to the
  * evaluation size with bilinear interpolation (half-pixel centres).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { readSafetensors } from '../util/safetensors.ts';
@@ -35,6 +35,9 @@ const stripExt = (p: string) => p.replace(/\.[^./]+$/, '');
 
 export function listPredictions(dir: string): Map<string, string> {
   const out = new Map<string, string>();
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new Error(`--pred ${dir}: no such folder; expected a folder of anomaly maps (PNG, .npy or .safetensors, one per image)`);
+  }
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);

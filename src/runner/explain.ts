@@ -3,7 +3,7 @@
  * last run of a pipeline (kept in `<cache>/index/<name>.json`) with the ones
  * computed now, and name the ingredient that differs.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonical, type KeyIngredients } from './key.ts';
 import { isPlainObject } from './merge.ts';
@@ -12,6 +12,8 @@ export interface IndexEntry {
   key: string;
   ingredients: KeyIngredients;
   at: string;
+  /** Volatile nodes only: their params and input keys (canonical JSON). */
+  params?: string;
 }
 
 export interface RunIndex {
@@ -28,6 +30,41 @@ export async function readIndex(cacheDir: string, name: string): Promise<RunInde
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The last key of a volatile node with these params and ingredients
+ * (content aside) in any pipeline's index: an ablation that never ran lists
+ * the same dataset as its parent did, so its dry run can say what is cached
+ * below it.
+ */
+export async function lastVolatileKey(
+  cacheDir: string,
+  identity: string,
+  ing: { content?: unknown },
+): Promise<{ key: string; pipeline: string } | undefined> {
+  const { content: _c, ...want } = ing;
+  const wanted = canonical(want);
+  let files: string[];
+  try {
+    files = await readdir(join(cacheDir, 'index'));
+  } catch {
+    return undefined;
+  }
+  for (const f of files.filter((x) => x.endsWith('.json')).sort()) {
+    let idx: RunIndex;
+    try {
+      idx = JSON.parse(await readFile(join(cacheDir, 'index', f), 'utf8'));
+    } catch {
+      continue;
+    }
+    for (const e of Object.values(idx.nodes ?? {})) {
+      if (e.params !== identity) continue;
+      const { content: _x, ...have } = (e.ingredients ?? {}) as { content?: unknown };
+      if (canonical(have) === wanted) return { key: e.key, pipeline: idx.pipeline };
+    }
+  }
+  return undefined;
 }
 
 /** Record this run's ingredients (nodes not in this run are kept). */

@@ -4,7 +4,7 @@
  * return the nodes in topological order with their locations.
  */
 import { existsSync } from 'node:fs';
-import { basename, dirname, extname, join, normalize, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { loadBuiltinNodeTypes, getNodeType } from '../nodes/index.ts';
 import { Diagnostics, type Loc } from './errors.ts';
 import { isPlainObject, mergeInto } from './merge.ts';
@@ -69,7 +69,8 @@ function loadRaw(abs: string, shown: string, chain: string[], diags: Diagnostics
   }
   const ext = data.extends as string;
   const parentAbs = resolve(dirname(abs), ext);
-  const parentShown = normalize(join(dirname(shown), ext));
+  // an absolute `extends` is shown as written, a relative one next to its file
+  const parentShown = isAbsolute(ext) ? normalize(ext) : normalize(join(dirname(shown), ext));
   if (chain.includes(parentAbs) || parentAbs === abs) {
     diags.add(
       extLoc,

@@ -13,6 +13,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -32,6 +33,8 @@ export interface RunJson {
   engine: string;
   packageVersion: string;
   gitCommit: string | null;
+  /** Source files changed since gitCommit (see uncommittedSources). */
+  gitDirty?: string[];
   start: string;
   end: string;
   /** Set when the run is one point of a sweep. */
@@ -77,6 +80,17 @@ export function gitCommit(): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Source files with uncommitted changes. Cache keys hold each node type's
+ * declared version, not its code: an edited method file with an unchanged
+ * version reuses old entries, so a run says when the tree is dirty.
+ */
+export function uncommittedSources(): string[] {
+  const r = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout) return [];
+  return r.stdout.split('\n').filter(Boolean).map((l) => l.slice(3));
 }
 
 /** Structured log, one JSON object per line; written synchronously so a crash keeps it. */

@@ -5,7 +5,9 @@
  * used by `run -n` and `dag`.
  *
  * Known shortcoming: the plan does not run volatile nodes, so below them it
- * relies on the keys of the last run (or says "unknown").
+ * relies on the key of their last run with the same params and inputs (in
+ * this pipeline or any other sharing the cache), or says "unknown"; if the
+ * listed files changed since, the plan is out of date where the run is not.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +17,19 @@ import { hostname } from 'node:os';
 import { Cache, defaultCacheDir } from './cache.ts';
 import {
   diffIngredients,
+  lastVolatileKey,
   readIndex,
   writeIndex,
   type IndexEntry,
   type RunIndex,
 } from './explain.ts';
 import { execute } from './execute.ts';
-import { ingredientsOf, keyOf, type KeyIngredients } from './key.ts';
+import { canonical, ingredientsOf, keyOf, type KeyIngredients } from './key.ts';
 import type { Pipeline } from './load.ts';
 import {
   defaultResultsDir,
   gitCommit,
+  uncommittedSources,
   newRunId,
   packageVersion,
   RunDir,
@@ -106,8 +110,10 @@ export async function runLoaded(p: Pipeline, opts: RunOptions = {}): Promise<Run
   const runId = newRunId(p.name, start);
   const rd = new RunDir(opts.resultsDir ?? defaultResultsDir(), runId);
   rd.writeResolved(p.resolved);
+  const dirty = uncommittedSources();
   rd.log.write('info', {
     event: 'run-start',
+    gitDirty: dirty,
     runId,
     pipeline: p.file,
     overrides: p.overrides,
@@ -168,6 +174,9 @@ export async function runLoaded(p: Pipeline, opts: RunOptions = {}): Promise<Run
     const o = outcomes.get(n.id)!;
     if (o.ingredients && (o.rec.status === 'ran' || o.rec.status === 'cached')) {
       index[n.id] = { key: o.rec.key, ingredients: o.ingredients, at: start.toISOString() };
+      // A volatile node's key leaves its params out; kept here so a dry run
+      // of another pipeline can tell whether it lists the same thing.
+      if (n.type.volatile) index[n.id].params = volatileIdentity(n, (id) => outcomes.get(id)?.rec.key);
     }
   }
   await writeIndex(cache.dir, p.name, p.file, index);
@@ -184,6 +193,7 @@ export async function runLoaded(p: Pipeline, opts: RunOptions = {}): Promise<Run
     engine: runtime.engine,
     packageVersion: packageVersion(),
     gitCommit: gitCommit(),
+    ...(dirty.length ? { gitDirty: dirty } : {}),
     start: start.toISOString(),
     end: new Date().toISOString(),
     ...(opts.sweepId ? { sweepId: opts.sweepId } : {}),
@@ -212,6 +222,14 @@ export interface PlanEntry {
  * only known after it lists its input; the plan uses the key of its last
  * run (and says so), or marks its descendants unknown when it never ran.
  */
+/** What a volatile node lists: its params and its inputs' keys (canonical JSON). */
+function volatileIdentity(n: Pipeline['nodes'][number], keyFor: (id: string) => string | undefined): string {
+  const inputs: Record<string, unknown> = {};
+  for (const [port, r] of Object.entries(n.inputs)) inputs[port] = keyFor(r.node);
+  for (const [port, list] of Object.entries(n.inputLists)) inputs[port] = list.map((r) => keyFor(r.node));
+  return canonical({ params: n.params, inputs });
+}
+
 export async function planLoaded(p: Pipeline, opts: RunOptions = {}): Promise<PlanEntry[]> {
   const cache = new Cache(opts.cacheDir ?? defaultCacheDir());
   const runtime = await makeRuntime(p, opts);
@@ -234,15 +252,20 @@ export async function planLoaded(p: Pipeline, opts: RunOptions = {}): Promise<Pl
     }
     const entry: PlanEntry = { id: n.id, type: n.type.type, state: 'unknown', reason: '' };
     if (n.type.volatile) {
-      const last = prev?.nodes[n.id]?.key;
+      let last = prev?.nodes[n.id]?.key;
+      let reason = last ? 'runs every time; key as of its last run' : 'runs every time; never ran, key unknown';
+      if (!last && known) {
+        // never ran in this pipeline: the same listing in another one (the
+        // pipeline an ablation extends) tells its likely key
+        const ing = await ingredientsOf(n.type, n.params, runtime, inputKeys);
+        const found = await lastVolatileKey(cache.dir, volatileIdentity(n, (id) => keys.get(id)), ing);
+        if (found) {
+          last = found.key;
+          reason = `runs every time; key as of its last run in ${found.pipeline}`;
+        }
+      }
       keys.set(n.id, last);
-      Object.assign(entry, {
-        key: last,
-        state: 'volatile',
-        reason: last
-          ? 'runs every time; key as of its last run'
-          : 'runs every time; never ran, key unknown',
-      });
+      Object.assign(entry, { key: last, state: 'volatile', reason });
     } else if (!known) {
       keys.set(n.id, undefined);
       entry.reason = 'depends on a volatile node that has not run yet';

@@ -83,7 +83,7 @@ export function readYamlFile(file: string, shown: string = file): YamlSource {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const d = new Diagnostics();
-    d.add(undefined, `cannot read pipeline file ${shown}: ${(e as Error).message}`);
+    d.add({ file: shown, line: 1, col: 1 }, `cannot read pipeline file: ${(e as Error).message}`);
     d.throwIfAny();
     throw e;
   }

@@ -66,6 +66,7 @@ export function register(program: Command): void {
     .option('--categories <list>', 'comma-separated categories to keep')
     .option('--with <format=root>', 'also compare with another dataset for duplicates (repeatable)', collect, [])
     .option('--no-dupes', 'skip hashing (no duplicate report)')
+    .option('--check', 'exit with status 1 when the folder has problems the dataset node would refuse')
     .action(async (root: string, o) => {
       const opts = { split: o.split, categories: o.categories?.split(',').filter(Boolean) };
       const listing = listDataset(o.format as DatasetFormat, root, opts);
@@ -93,6 +94,9 @@ export function register(program: Command): void {
       }
       for (const n of listing.notes) report(`note: ${n}\n`);
       printProblems(listing, report);
+      if (o.check && listing.problems.length) {
+        throw new Error(`${listing.root}: ${listing.problems.length} problem(s) (listed above); the dataset node would refuse this folder`);
+      }
 
       if (o.dupes) {
         const index = HashIndex.shared();

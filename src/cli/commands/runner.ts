@@ -25,6 +25,7 @@ import {
 } from '../../runner/index.ts';
 import { cliSweep } from '../../runner/sweep.ts';
 import { runPaperTables } from '../../metrics/paper-tables.ts';
+import { uncommittedSources } from '../../runner/record.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -134,6 +135,13 @@ export function register(program: Command): void {
           printPlan(await planLoaded(q, opts));
         }
         return;
+      }
+      const dirty = uncommittedSources();
+      if (dirty.length) {
+        process.stderr.write(
+          `warning: uncommitted changes in ${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ` and ${dirty.length - 3} more` : ''}; ` +
+            'cached entries of a changed node type are reused unless its version is bumped (or use -f NODE)\n',
+        );
       }
       const width = Math.max(8, ...p.nodes.map((n) => n.id.length));
       const reporter = new ConsoleReporter(width, process.stdout, opts.verbose);
