@@ -102,7 +102,7 @@ export async function verifyExperiment(
       if (!n) problems.push(`expect_cached names "${id}", which is not a node of ${exp.pipeline}`);
       else if (!opts.record && n.status !== 'cached') {
         problems.push(
-          `node "${id}" was ${n.status}, not taken from the fixture: its cache key (${String(n.key).slice(0, 12)}) ` +
+          `node "${id}" was ${n.status === 'ran' ? 'computed' : n.status}, not taken from the fixture: its cache key (${String(n.key).slice(0, 12)}) ` +
             'is not in the fixture, so an ingredient of its key changed; re-record with `entroad verify --record` if that was intended',
         );
       }

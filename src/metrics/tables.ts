@@ -162,7 +162,8 @@ export function compareTable(
 const pct = (v: number | null | undefined) => (typeof v === 'number' ? (100 * v).toFixed(1) : '-');
 const signed = (d: number) => {
   const s = (100 * d).toFixed(1);
-  return d >= 0 && !s.startsWith('-') ? `+${s}` : s;
+  if (Number(s) === 0) return '+0.0'; // a tiny negative delta rounds to "-0.0"
+  return s.startsWith('-') ? s : `+${s}`;
 };
 
 function cellText(c: Cell): string {

@@ -116,7 +116,7 @@ export const datasetNode: NodeType<DatasetParams> = {
     const categories = new Set(manifest.samples.map((s) => s.category)).size;
     return {
       contentKey,
-      summary: `${manifest.samples.length} images (${anomalous} anomalous), ${categories} categories`,
+      summary: `${manifest.samples.length} ${manifest.samples.length === 1 ? 'image' : 'images'} (${anomalous} anomalous), ${categories} ${categories === 1 ? 'category' : 'categories'}`,
     };
   },
 };

@@ -103,7 +103,7 @@ t.test('errors name the node, the file and what is expected', async (t) => {
   put(join(a, 'tile/test/crack/000.png'), await rgbPng(4, 4));
   await t.rejects(datasetNode.run(ctx({ root: a })), /1 problem\(s\):\n.*tile\/ground_truth: missing: category "tile"/);
   const r = await datasetNode.run(ctx({ root: a, allow_missing_masks: true }));
-  t.match(r!.summary, /1 images \(1 anomalous\), 1 categories/);
+  t.match(r!.summary, /1 image \(1 anomalous\), 1 category/);
   await t.rejects(datasetNode.run(ctx({ root: a, split: 'train' })), /tile\/train: category "tile" has no train\/ folder/);
 });
 
