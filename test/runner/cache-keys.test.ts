@@ -8,7 +8,7 @@ import t from 'tap';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sandbox } from './fixtures/helpers.ts';
-import { Cache, runPipeline, type RunResult } from '../../src/runner/index.ts';
+import { Cache, planRun, runPipeline, type RunResult } from '../../src/runner/index.ts';
 
 const sb = sandbox();
 const opts = { cacheDir: sb.cacheDir, resultsDir: sb.resultsDir };
@@ -136,4 +136,34 @@ nodes:
     readFileSync(join(cache.portDir(keyOf(r3, 'use'), 'out'), 'value.txt'), 'utf8'),
     'one|TWO',
   );
+});
+
+t.test('a dry run of a never-run ablation takes the listing key from its parent', async (t) => {
+  const data = join(sb.dir, 'data-ablation');
+  mkdirSync(join(data, 'good'), { recursive: true });
+  writeFileSync(join(data, 'good', '1.txt'), 'one');
+  const parent = sb.write(
+    'parent.yaml',
+    `
+name: parent
+nodes:
+  list: { type: t-list, params: { root: ${data} } }
+  use: { type: t-consume, inputs: { data: list.samples } }
+  tail: { type: t-write, inputs: { src: use.out }, params: { text: p } }
+`,
+  );
+  await runPipeline(parent, opts);
+  const child = sb.write('child.yaml', 'extends: parent.yaml\nname: child\nnodes:\n  tail: { params: { text: c } }\n');
+  const states = async (file: string, overrides: string[] = []) =>
+    Object.fromEntries((await planRun(file, { ...opts, overrides })).plan.map((e) => [e.id, e.state]));
+
+  t.same(await states(child), { list: 'volatile', use: 'cached', tail: 'run' }, 'same listing: its consumer is cached');
+  const elsewhere = join(sb.dir, 'other-data');
+  t.same(
+    await states(child, [`list.root=${elsewhere}`]),
+    { list: 'volatile', use: 'unknown', tail: 'unknown' },
+    'another root was never listed: unknown, not guessed',
+  );
+  const real = await runPipeline(child, opts);
+  t.same(status(real), { list: 'ran', use: 'cached', tail: 'ran' }, 'the run agrees with the plan');
 });
