@@ -54,6 +54,8 @@ export interface SweepResult {
   dir: string;
   status: 'ok' | 'failed' | 'interrupted';
   points: (RunResult & { overrides: Record<string, unknown> })[];
+  /** Points whose every node key equals the first point's: the swept value reached no node. */
+  identical: number[];
 }
 
 export interface SweepOptions extends PipelineRunOptions {
@@ -90,6 +92,12 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
       : results.some((r) => r.status === 'failed')
         ? 'failed'
         : 'ok';
+  // A point whose keys all equal the first point's computed nothing new:
+  // its override reached no node (e.g. alpha while the domain prior decides).
+  const keysOf = (r: RunResult) => canonical(Object.fromEntries(r.nodes.map((n) => [n.id, n.key])));
+  const identical = results.length > 1
+    ? results.slice(1).flatMap((r, i) => (keysOf(r) === keysOf(results[0]) ? [i + 1] : []))
+    : [];
   const dir = join(resultsDir, sweepId);
   mkdirSync(dir, { recursive: true });
   const sweepJson = {
@@ -104,7 +112,7 @@ export async function runSweep(file: string, opts: SweepOptions = {}): Promise<S
     })),
   };
   writeFileSync(join(dir, 'sweep.json'), JSON.stringify(sweepJson, null, 2) + '\n');
-  return { sweepId, dir, status, points: results };
+  return { sweepId, dir, status, points: results, identical };
 }
 
 export { listEntries, verifyEntries, gcCache, formatBytes } from './cache-admin.ts';

@@ -71,3 +71,21 @@ nodes:
   );
   t.same(sb.counts(), { a: 1, b: 4 });
 });
+
+t.test('points whose value reaches no node are reported as identical', async (t) => {
+  const sb = sandbox();
+  const file = sb.write(
+    'unused.yaml',
+    `
+name: unused
+params: { n: 1, unused: 0 }
+nodes:
+  a: { type: t-write, params: { n: "\${n}" } }
+`,
+  );
+  const opts = { cacheDir: sb.cacheDir, resultsDir: sb.resultsDir };
+  const dead = await runSweep(file, { ...opts, sweep: ['params.unused=1,2,3'] });
+  t.same(dead.identical, [1, 2], 'points 2 and 3 computed exactly what point 1 did');
+  const live = await runSweep(file, { ...opts, sweep: ['params.n=1,2,3'] });
+  t.same(live.identical, [], 'every point of a live axis has its own keys');
+});

@@ -152,6 +152,12 @@ export function register(program: Command): void {
             `${pt.status.padEnd(11)} ${pt.dir}  ${JSON.stringify(pt.overrides)}\n`,
           );
         process.stdout.write(`sweep ${s.status}: ${s.points.length} runs, ${s.dir}/sweep.json\n`);
+        if (s.identical.length) {
+          process.stderr.write(
+            `warning: sweep point(s) ${s.identical.map((i) => i + 1).join(', ')} computed exactly the nodes of point 1: ` +
+              'the swept value reaches no node (is it overridden, e.g. alpha/beta while domain_prior is true?)\n',
+          );
+        }
         process.exitCode = s.status === 'ok' ? 0 : s.status === 'interrupted' ? 130 : 1;
         return;
       }
