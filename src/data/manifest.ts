@@ -8,7 +8,7 @@
 import { relative, sep } from 'node:path';
 import { readImageSize } from './image-io.ts';
 import { HashIndex, type HashEntry } from './hash-index.ts';
-import { DatasetError, type Domain, type Listing } from './listing.ts';
+import { DatasetError, type Domain, type ListedSample, type Listing } from './listing.ts';
 import type { DatasetManifest, Sample } from './types.ts';
 import { findDuplicates } from './duplicates.ts';
 
@@ -33,6 +33,25 @@ export function problemsError(l: Listing, max = 12): DatasetError {
 /** Path relative to the root, with forward slashes on every platform. */
 export function relPosix(root: string, file: string): string {
   return relative(root, file).split(sep).join('/');
+}
+
+/**
+ * One listed image as a `Sample`. `hashOf` gives a file's sha256; callers
+ * that never put the sample in a cache key (`entroad eval`) pass none.
+ */
+export function toSample(root: string, s: ListedSample, hashOf?: (file: string) => string): Sample {
+  const relPath = relPosix(root, s.image);
+  return {
+    id: `${s.category}/${relPath}`,
+    imagePath: s.image,
+    relPath,
+    imageHash: hashOf ? hashOf(s.image) : '',
+    category: s.category,
+    label: s.label,
+    maskPath: s.mask,
+    maskHash: s.mask && hashOf ? hashOf(s.mask) : null,
+    defectType: s.defectType,
+  };
 }
 
 async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
@@ -85,20 +104,9 @@ export async function buildManifest(
   });
   index.save();
 
-  const samples: Sample[] = listing.samples.map((s) => {
-    const relPath = relPosix(listing.root, s.image);
-    return {
-      id: `${s.category}/${relPath}`,
-      imagePath: s.image,
-      relPath,
-      imageHash: hashes.get(s.image)!.sha256,
-      category: s.category,
-      label: s.label,
-      maskPath: s.mask,
-      maskHash: s.mask ? hashes.get(s.mask)!.sha256 : null,
-      defectType: s.defectType,
-    };
-  });
+  const samples: Sample[] = listing.samples.map((s) =>
+    toSample(listing.root, s, (f) => hashes.get(f)!.sha256),
+  );
 
   const notes = [...listing.notes];
   const dupes = findDuplicates([{ dataset: opts.name, samples }]);

@@ -26,16 +26,7 @@ export function readFeatureIndex(dir: string): FeatureIndex {
 
 /** One tensor of image i's feature file, checked for its size. */
 export function readFeature(dir: string, i: number, name: string, expected: number): Float32Array {
-  const file = featureFile(dir, i);
-  const st = readSafetensors(file);
-  if (!st.tensors.has(name)) {
-    throw new Error(`${file}: no tensor "${name}" (has ${[...st.tensors.keys()].join(', ')})`);
-  }
-  const data = st.float32(name);
-  if (data.length !== expected) {
-    throw new Error(`${file}: tensor "${name}" has ${data.length} values, expected ${expected}`);
-  }
-  return data;
+  return readFeatures(dir, i, [name], expected)[0];
 }
 
 /** Several tensors of image i's feature file, reading the file once. */

@@ -5,20 +5,14 @@
  * learner that was trained).
  */
 import { sharedClipWeights, type ClipWeights } from '../clip/weights.ts';
-import { PromptLearner } from '../clip/prompt-learner.ts';
+import { PromptLearner, type PromptLearnerOptions } from '../clip/prompt-learner.ts';
 import { join } from 'node:path';
 import { readSafetensors } from '../util/safetensors.ts';
 import { readJson } from '../nodes/artifacts.ts';
 import { Stage2Model, type ModelState, type PromptEncoder } from './stage2-model.ts';
 
-export interface PromptSettings {
-  nCtx: number;
-  deepLayers: number[];
-  deepLength: number;
-  normalWords: string;
-  anomalyWords: string;
-  seed: number;
-}
+/** The prompt learner's options as a Stage-2 model records them. */
+export type PromptSettings = Omit<PromptLearnerOptions, 'initStd'>;
 
 /** JSON-schema params naming the frozen backbone (stage2-train, infer). */
 export const backboneParams = {

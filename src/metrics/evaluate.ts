@@ -6,7 +6,7 @@
  */
 import { listDataset } from '../data/adapters/index.ts';
 import type { DatasetFormat } from '../data/listing.ts';
-import { problemsError, relPosix } from '../data/manifest.ts';
+import { problemsError, toSample } from '../data/manifest.ts';
 import type { Sample } from '../data/types.ts';
 import { datasetMetrics, metricsFile } from './aggregate.ts';
 import { DEFAULT_OPTIONS, evaluateCategory, type MetricOptions } from './category.ts';
@@ -31,20 +31,7 @@ export interface EvalOptions {
 export async function evaluatePredictions(o: EvalOptions): Promise<MetricsFile> {
   const listing = listDataset(o.format, o.dataset, { split: o.split, allowMissingMasks: true });
   if (listing.problems.length) throw problemsError(listing);
-  const samples: Sample[] = listing.samples.map((s) => {
-    const relPath = relPosix(listing.root, s.image);
-    return {
-      id: `${s.category}/${relPath}`,
-      imagePath: s.image,
-      relPath,
-      imageHash: '',
-      category: s.category,
-      label: s.label,
-      maskPath: s.mask,
-      maskHash: null,
-      defectType: s.defectType,
-    };
-  });
+  const samples: Sample[] = listing.samples.map((s) => toSample(listing.root, s));
   if (samples.length === 0) throw new Error(`${o.dataset}: the ${o.split} split lists no images`);
   const files = matchPredictions(samples.map((s) => s.relPath), listPredictions(o.pred), o.pred);
 

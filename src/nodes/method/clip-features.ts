@@ -49,8 +49,6 @@ const layerList = (description: string) => ({
   description,
 });
 
-const weightsFor = (source: string, seed: number): Promise<ClipWeights> => sharedClipWeights(source, seed);
-
 function checkLayers(p: ClipFeaturesParams, depth: number, node: string): void {
   const check = (name: string, layers: number[]) => {
     const bad = layers.filter((l) => l < 1 || l > depth);
@@ -120,7 +118,7 @@ registerNodeType({
     // a folder enters by content, so moving or renaming it re-runs nothing;
     // the seed means nothing for pretrained weights
     const { seed: _seed, backbone: _path, ...others } = rest;
-    return { ...others, backbone: { digest: (await weightsFor(p.backbone, p.seed)).digest } };
+    return { ...others, backbone: { digest: (await sharedClipWeights(p.backbone, p.seed)).digest } };
   },
   // No keyRuntime: the tfjs and onnx engines and the wasm / cpu / tensorflow
   // backends pass the same goldens (atol 1e-4), so switching them must not
@@ -129,7 +127,7 @@ registerNodeType({
   async run(ctx: NodeContext<ClipFeaturesParams>) {
     const p = ctx.params;
     const dataset = readDataset(ctx.inputs.dataset.dir);
-    const weights = await weightsFor(p.backbone, p.seed);
+    const weights = await sharedClipWeights(p.backbone, p.seed);
     const v = weights.config.vision;
     checkLayers(p, v.layers, ctx.nodeId);
     if (p.size % v.patchSize !== 0) {
